@@ -1,0 +1,47 @@
+"""python -m tools.emulator --dialect nm28|l610 [--serve HOST:PORT] [--baud N] [--log FILE]"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from .emulator import DIALECTS, Emulator
+
+
+def _hostport(text: str):
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise argparse.ArgumentTypeError("expected HOST:PORT, got %r" % text)
+    return host, int(port)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m tools.emulator", description=__doc__)
+    p.add_argument("--dialect", choices=sorted(DIALECTS), default="nm28")
+    p.add_argument("--serve", type=_hostport, help="also expose the line on a TCP port")
+    p.add_argument("--baud", type=int, help="pace both directions at N baud 8N1")
+    p.add_argument("--log", help="write the transcript to FILE")
+    p.add_argument("--cert-dir", help="directory where AT+SSLCFG certificate names are looked up")
+    p.add_argument("--async-delay", type=float, default=0.01, help="seconds before async results")
+    p.add_argument("--guard-time", type=float, default=1.0, help="+++ guard time in seconds")
+    a = p.parse_args(argv)
+    if a.baud is not None and a.baud <= 0:
+        p.error("--baud must be positive")
+    emu = Emulator(
+        a.dialect, baud=a.baud, serve=a.serve, log=a.log,
+        cert_dir=a.cert_dir, async_delay=a.async_delay, guard_time=a.guard_time,
+    ).start()
+    print(emu.path, flush=True)
+    if emu.serve_address:
+        print("serving on %s:%d" % emu.serve_address[:2], file=sys.stderr, flush=True)
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    done.wait()
+    emu.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

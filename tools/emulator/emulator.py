@@ -1,0 +1,152 @@
+"""The emulator as a Python API: a virtual NM28 or L610 on a pseudo-terminal."""
+from __future__ import annotations
+
+import os
+import random
+from typing import Optional, Tuple
+
+from .l610 import L610
+from .line import Line
+from .module import Config, Module
+from .nm28 import NM28
+
+DIALECTS = {"nm28": NM28, "l610": L610}
+
+
+class Emulator:
+    """Start with `start()` (or `with`), connect a serial port to `path`, inject faults."""
+
+    def __init__(
+        self,
+        dialect: str = "nm28",
+        baud: Optional[int] = None,
+        serve: Optional[Tuple[str, int]] = None,
+        log: Optional[str] = None,
+        **settings,
+    ):
+        if dialect not in DIALECTS:
+            raise ValueError("dialect must be one of %s" % ", ".join(DIALECTS))
+        self.dialect = dialect
+        self.config = Config(**settings)
+        self._baud, self._serve, self._log = baud, serve, log
+        self.line: Optional[Line] = None
+        self.module: Optional[Module] = None
+
+    def start(self) -> "Emulator":
+        self.line = Line(self._feed, self._baud, self._serve, self._log)
+        self.module = DIALECTS[self.dialect](self.config, self.line.write, self.line.wait_room)
+        return self
+
+    def _feed(self, data: bytes) -> None:
+        self.module.feed(data)
+
+    def stop(self) -> None:
+        if self.module is not None:
+            with self.module.lock:
+                self.module.power_off()
+            self.module.sched.stop()
+        if self.line is not None:
+            self.line.close()
+
+    def __enter__(self) -> "Emulator":
+        return self.start() if self.line is None else self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def path(self) -> str:
+        return self.line.path
+
+    @property
+    def serve_address(self):
+        return self.line.serve_address
+
+    def wait_idle(self, timeout: float = 5.0) -> None:
+        """Until the module has booted and everything it said has left the line."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while not (self.module.ready and self.line.pending() == 0):
+            if time.monotonic() > deadline:
+                raise TimeoutError("emulator did not become idle")
+            time.sleep(0.005)
+
+    # ---------------------------------------------------------------- transcript
+    def transcript(self, direction: Optional[str] = None) -> bytes:
+        """Bytes on the line: '<' host to module, '>' module to host, None both in order."""
+        return self.line.transcript.text(direction)
+
+    def clear_transcript(self) -> None:
+        self.line.transcript.clear()
+
+    # ---------------------------------------------------------------- faults
+    def drop_socket(self, sid: int) -> None:
+        """The network breaks under socket sid: the peer gets a reset, the host a URC."""
+        with self.module.lock:
+            sock = self.module.socks.get(sid)
+            if sock is None or sock.dead:
+                raise ValueError("socket %d is not open" % sid)
+            self.module.sock_lost(sock, peer_closed=False)
+
+    def reboot(self) -> None:
+        """The module resets: boot URCs, echo on, sockets and PDP context gone."""
+        with self.module.lock:
+            self.module.boot()
+
+    def power_off(self) -> None:
+        with self.module.lock:
+            self.module.power_off()
+
+    def power_on(self) -> None:
+        with self.module.lock:
+            self.module.boot()
+
+    def inject(self, data: bytes) -> None:
+        """Arbitrary bytes on the module's transmit line, between whatever else it sends."""
+        self.line.write(data)
+
+    def noise(self, n: int, seed: Optional[int] = None) -> bytes:
+        data = bytes(random.Random(seed).getrandbits(8) for _ in range(n))
+        self.inject(data)
+        return data
+
+    def fail_command(self, prefix: str, action: str = "error", count: Optional[int] = None) -> None:
+        """Answer commands starting with prefix (e.g. "AT+MIPOPEN=") with ERROR or not at all."""
+        if action not in ("error", "silent"):
+            raise ValueError("action is 'error' or 'silent'")
+        with self.module.lock:
+            self.module.faults.append([prefix.upper(), action, count])
+
+    def clear_faults(self) -> None:
+        with self.module.lock:
+            self.module.faults.clear()
+        self.chunk_output(0)
+
+    def chunk_output(self, size: int, delay: float = 0.0) -> None:
+        """Split everything the module sends into chunks of size bytes, delay seconds apart."""
+        self.line.chunk_size = size
+        self.line.chunk_delay = delay
+
+    def hold_flow(self, sid: int, on: bool = True) -> None:
+        """Flow control held off: the network stops taking socket sid's data."""
+        with self.module.lock:
+            sock = self.module.socks.get(sid)
+            if sock is None:
+                raise ValueError("socket %d is not open" % sid)
+            hook = getattr(self.module, "hold_flow", None)
+            if hook is not None:
+                hook(sock, on)
+            else:
+                sock.hold = on
+                self.module.cond.notify_all()
+
+    def set_registration(self, stat: Optional[int]) -> None:
+        """Force the network registration state (0 lost, 1 home, 2 searching, 5 roaming); None: normal."""
+        with self.module.lock:
+            self.module.reg_forced = stat
+            self.module.registration_changed()
+
+    def open_ids(self):
+        with self.module.lock:
+            return sorted(self.module.socks)

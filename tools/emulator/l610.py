@@ -1,0 +1,270 @@
+"""Fibocom L610: the +MIP* command set, receive formats, flow control, transparent
+mode (SPEC.md, L610 section)."""
+from __future__ import annotations
+
+import binascii
+
+from . import netconn
+from .module import CmdError, Module, Sock, num, text_arg
+
+HEX_CHUNK = 1024  # bytes per +MIPRTCP line in IPRFMT 0
+RAW_CHUNK = 1460
+
+
+class L610(Module):
+    MANUFACTURER = "Fibocom"
+    MODEL = "L610"
+    REVISION = "16000.1000.00.96.20.10_EMU"
+    IDS = range(1, 7)
+    BOOT_URCS = ("AT command ready",)
+
+    def __init__(self, *a, **kw):
+        self.iprfmt = 0  # kept across power-off [seed]
+        super().__init__(*a, **kw)
+        self.handlers.update(
+            {
+                "+GTSET": self.at_gtset,
+                "+MIPCALL": self.at_mipcall,
+                "+MIPOPEN": self.at_mipopen,
+                "+MIPSEND": self.at_mipsend,
+                "+MIPREAD": self.at_mipread,
+                "+MIPCLOSE": self.at_mipclose,
+                "+MIPODM": self.at_mipodm,
+                "+MIPDNS": self.at_mipdns,
+                "O": self.at_o,
+            }
+        )
+
+    def reset_dialect(self) -> None:
+        self.busy = False  # an async command has not finished yet
+        self.odm_ids: set = set()
+
+    def sim_became_ready(self) -> None:
+        self.urc("+SIM READY")
+
+    def _async(self) -> None:
+        """The manual's rule: a second async command before the first finished is ERROR."""
+        if self.busy:
+            raise CmdError(3)
+        self.busy = True
+
+    def _done(self, *urcs) -> None:
+        self.busy = False
+        for u in urcs:
+            self.urc(u)
+
+    def _free_line(self, tag: str) -> str:
+        free = self.free_ids()
+        return "%s: %s" % (tag, ",".join(str(i) for i in free) if free else "0")
+
+    # ---------------------------------------------------------------- settings
+    def at_gtset(self, kind, args) -> None:
+        if kind != "set" or not args or text_arg(args[0]).upper() != "IPRFMT":
+            raise CmdError(50)
+        if len(args) == 1:
+            return self.info('+GTSET: "IPRFMT",%d' % self.iprfmt)
+        v = num(args[1], 0, 5)
+        if v not in (0, 1, 2, 5):
+            raise CmdError(50)
+        self.iprfmt = v
+        for s in self.socks.values():
+            if not s.transparent:
+                s.buffered = v == 5
+        self.cond.notify_all()
+        self.ok()
+
+    # ---------------------------------------------------------------- bearer
+    def at_mipcall(self, kind, args) -> None:
+        if kind == "read":
+            return self.info("+MIPCALL: 1,%s" % self.ip if self.ip else "+MIPCALL: 0")
+        if kind == "test":
+            return self.info('+MIPCALL: (0-1),"APN","USERNAME","PASSWORD"')
+        if kind != "set" or len(args) not in (1, 2, 4):
+            raise CmdError(50)
+        up = num(args[0], 0, 1)
+        for a in args[1:]:
+            text_arg(a, allow_empty=True)
+        if up and self.ip:
+            raise CmdError(3)
+        self._async()
+        self.ok()
+        if not up:
+            for s in list(self.socks.values()):
+                if not s.dead:
+                    self.sock_lost(s, peer_closed=False)
+            self.ip = None
+            return self.later(self.cfg.async_delay, self._done, "+MIPCALL: 0")
+        self.later(self.cfg.async_delay, self._dialled)
+
+    def _dialled(self) -> None:
+        if self.reg_stat() not in (1, 5):
+            return self._done("+MIPCALL: 0")
+        self.ip = self.cfg.local_ip
+        self._done("+MIPCALL: %s" % self.ip)
+
+    # ---------------------------------------------------------------- open and close
+    def _open_args(self, args):
+        if len(args) != 5:
+            raise CmdError(50)
+        sid = num(args[0], 1, 6)
+        lport = num(args[1], 0, 65535) if args[1] else 0
+        host = text_arg(args[2])
+        rport, proto = num(args[3], 1, 65535), num(args[4], 0, 1)
+        if self.ip is None or sid in self.socks:
+            raise CmdError(3)
+        return Sock(self, sid, "UDP" if proto else "TCP", host, rport, lport)
+
+    def at_mipopen(self, kind, args) -> None:
+        if kind == "read":
+            return self.info(self._free_line("+MIPOPEN"))
+        if kind == "test":
+            return self.info('+MIPOPEN: (1-6),(0-65535),"(0-255).(0-255).(0-255).(0-255)",(0-65535),(0-1)')
+        sock = self._open_args(args)
+        self._async()
+        sock.buffered = self.iprfmt == 5
+        self.socks[sock.id] = sock
+        self.ok()
+        self.connect_async(
+            sock, lambda err, why: self._done("+MIPOPEN: %d,%d" % (sock.id, 0 if err else 1))
+        )
+
+    def at_mipodm(self, kind, args) -> None:
+        if kind == "read":
+            return self.info(self._free_line("+MIPODM"))
+        if kind == "test":
+            return self.info('+MIPODM: (1-6),(0-65535),"(0-255).(0-255).(0-255).(0-255)",(0-65535),(0-1)')
+        sock = self._open_args(args)
+        self._async()
+        self.socks[sock.id] = sock
+        self.ok()
+
+        def opened(err, why):
+            if err:
+                return self._done("+MIPODM: %d,0" % sock.id)
+            self._done("+MIPODM: %d,1" % sock.id)
+            self.odm_ids.add(sock.id)
+            self.enter_data(sock)
+
+        self.connect_async(sock, opened)
+
+    def at_o(self, kind, args) -> None:
+        for sid in sorted(self.odm_ids):
+            sock = self.socks.get(sid)
+            if sock is not None and sock.state == "open":
+                self.resp("CONNECT")
+                return self.enter_data(sock)
+        self.resp("NO CARRIER")
+
+    def left_data(self, sock: Sock) -> None:
+        sock.notified = True  # data held while in command mode waits for ATO, unannounced
+
+    def at_mipclose(self, kind, args) -> None:
+        if kind == "read":
+            ids = sorted(self.socks)
+            return self.info("+MIPCLOSE: %s" % (",".join(map(str, ids)) if ids else "0"))
+        if kind == "test":
+            return self.info("+MIPCLOSE: (1-6)")
+        if kind != "set" or len(args) != 1:
+            raise CmdError(50)
+        sock = self.socks.get(num(args[0], 1, 6))
+        if sock is None:
+            raise CmdError(3)
+        self._async()
+        self.ok()
+        self.later(self.cfg.async_delay, self._closed, sock)
+
+    def _closed(self, sock: Sock) -> None:
+        self.close_sock(sock)
+        self.odm_ids.discard(sock.id)
+        self._done("+MIPCLOSE: %d,0" % sock.id)
+
+    def report_closed(self, sock: Sock) -> None:
+        self.urc("+MIPSTAT: %d,1" % sock.id)
+
+    # ---------------------------------------------------------------- send and flow control
+    def at_mipsend(self, kind, args) -> None:
+        if kind == "test":
+            return self.info("+MIPSEND: (1-6),(1-2048)")
+        if kind != "set" or len(args) != 2:
+            raise CmdError(50)
+        sock = self.socks.get(num(args[0], 1, 6))
+        n = num(args[1], 1, 2048)
+        if sock is None or sock.state != "open":
+            raise CmdError(3)
+        self.out(b"\r\n>")
+        self.expect_payload(n, lambda data: self._sent(sock, data))
+
+    def _sent(self, sock: Sock, data: bytes) -> None:
+        if sock.dead or not data:
+            return self.error(3)
+        sock.queue(data)
+        # Report the buffer as the network leaves it a moment later (2048 when idle [seed]).
+        self.responding = True
+        self.cond.wait_for(lambda: sock.tx_len == 0 or sock.dead or sock.hold, 0.05)
+        self.responding = False
+        self.cond.notify_all()
+        free = max(0, self.cfg.send_buffer - sock.tx_len)
+        self.resp("+MIPPUSH: %d,0" % sock.id)
+        self.resp("+MIPSEND: %d,%d,%d" % (sock.id, 1 if sock.xoff else 0, free))
+        self.ok()
+        if not free and not sock.xoff:
+            sock.xoff = True
+            self.urc("+MIPXOFF: %d" % sock.id)
+
+    def tx_drained(self, sock: Sock) -> None:
+        if sock.xoff and not sock.hold and sock.tx_len <= self.cfg.send_buffer // 2:
+            sock.xoff = False
+            self.urc("+MIPXON: %d" % sock.id)
+
+    def hold_flow(self, sock: Sock, on: bool) -> None:
+        sock.hold = on
+        if on and not sock.xoff:
+            sock.xoff = True
+            self.urc("+MIPXOFF: %d" % sock.id)
+        self.cond.notify_all()
+        if not on:
+            self.tx_drained(sock)
+
+    # ---------------------------------------------------------------- receive
+    def push_data(self, sock: Sock, data: bytes, addr) -> None:
+        fmt = self.iprfmt
+        if fmt == 1:
+            return self.out(data)
+        udp = sock.kind == "UDP"
+        head = ("+MIPRUDP: %s,%d,%d," % (addr[0], addr[1], sock.id)) if udp else ("+MIPRTCP: %d," % sock.id)
+        if fmt == 0:
+            for i in range(0, len(data), HEX_CHUNK):
+                part = data[i : i + HEX_CHUNK]
+                left = len(data) - i - len(part)
+                self.out(b"\r\n%s%d,%s\r\n" % (head.encode(), left, binascii.hexlify(part).upper()))
+            return
+        for i in range(0, len(data), RAW_CHUNK):
+            part = data[i : i + RAW_CHUNK]
+            self.out(b"\r\n%s%d," % (head.encode(), len(part)) + part + b"\r\n")
+
+    def data_waiting(self, sock: Sock) -> None:
+        if sock.transparent:
+            return
+        self.urc("+MIPREAD: %d,%d" % (sock.id, sock.rx_len()))
+
+    def at_mipread(self, kind, args) -> None:
+        if kind != "set" or len(args) != 2:
+            raise CmdError(50)
+        sid, n = num(args[0], 1, 6), num(args[1], 1, 2048)
+        sock = self.socks.get(sid)
+        if sock is None:
+            raise CmdError(3)
+        data, _ = sock.take(n)
+        self.out(b"\r\n+MIPDATA: %d,%d\r\n" % (sid, len(data)) + data + b"\r\nOK\r\n")
+        self.cond.notify_all()
+
+    def at_mipdns(self, kind, args) -> None:
+        if kind != "set" or len(args) != 1:
+            raise CmdError(50)
+        name = text_arg(args[0])
+        if self.ip is None:
+            raise CmdError(3)
+        ips = netconn.resolve_all(name)
+        if not ips:
+            raise CmdError(100)
+        self.info('+MIPDNS: "%s",%s' % (name, ",".join(ips)))

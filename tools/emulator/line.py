@@ -1,0 +1,218 @@
+"""The serial line between host and module: a raw pseudo-terminal, optionally the same
+line on a TCP port, with 8N1 baud pacing, chunking faults and a transcript."""
+from __future__ import annotations
+
+import os
+import select
+import socket
+import threading
+import time
+import tty
+from typing import Callable, List, Optional, Tuple
+
+# Bytes the module may hold for the host before its network readers stop reading
+# (back-pressure to the peer instead of unbounded memory).
+OUT_LIMIT = 16384
+
+
+class Pacer:
+    """Holds a byte stream to N baud, 10 bits a byte, against the wall clock."""
+
+    def __init__(self, baud: Optional[int]):
+        self.baud = baud
+        self._next = 0.0
+
+    def wait(self, nbytes: int) -> None:
+        if not self.baud:
+            return
+        now = time.monotonic()
+        self._next = max(self._next, now) + nbytes * 10.0 / self.baud
+        delay = self._next - now
+        if delay > 0.0005:
+            time.sleep(delay)
+
+    def slice(self) -> int:
+        """Bytes to move at once: about 5 ms of line time."""
+        return max(16, self.baud // 2000) if self.baud else 65536
+
+
+class Transcript:
+    def __init__(self, path: Optional[str]):
+        self.t0 = time.monotonic()
+        self.entries: List[Tuple[float, str, bytes]] = []
+        self._lock = threading.Lock()
+        self._file = open(path, "w", encoding="utf-8") if path else None
+        self.keep = True
+
+    def add(self, direction: str, data: bytes) -> None:
+        t = time.monotonic() - self.t0
+        with self._lock:
+            if self.keep:
+                self.entries.append((t, direction, data))
+            if self._file:
+                self._file.write("%10.6f %s %r\n" % (t, direction, data))
+                self._file.flush()
+
+    def text(self, direction: Optional[str] = None) -> bytes:
+        with self._lock:
+            return b"".join(d for _, k, d in self.entries if direction is None or k == direction)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.entries.clear()
+
+    def close(self) -> None:
+        if self._file:
+            self._file.close()
+            self._file = None
+
+
+class Line:
+    """Host-facing end. `feed` receives what the host wrote; `write` queues module output."""
+
+    def __init__(
+        self,
+        feed: Callable[[bytes], None],
+        baud: Optional[int] = None,
+        serve: Optional[Tuple[str, int]] = None,
+        log: Optional[str] = None,
+    ):
+        self._feed = feed
+        self.transcript = Transcript(log)
+        self._rx_pacer = Pacer(baud)
+        self._tx_pacer = Pacer(baud)
+        self._out = bytearray()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._inflight = 0
+        self.chunk_size = 0
+        self.chunk_delay = 0.0
+        self.master, self._slave = os.openpty()
+        tty.setraw(self._slave)
+        tty.setraw(self.master)
+        self.path = os.ttyname(self._slave)
+        self._client: Optional[socket.socket] = None
+        self._server: Optional[socket.socket] = None
+        self.serve_address: Optional[Tuple[str, int]] = None
+        self._wake_r, self._wake_w = os.pipe()
+        self._threads = [
+            threading.Thread(target=self._read_pty, daemon=True),
+            threading.Thread(target=self._write_loop, daemon=True),
+        ]
+        if serve is not None:
+            self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._server.bind(serve)
+            self._server.listen(1)
+            self.serve_address = self._server.getsockname()
+            self._threads.append(threading.Thread(target=self._accept_loop, daemon=True))
+        for t in self._threads:
+            t.start()
+
+    # -- host -> module
+    def _take_input(self, data: bytes) -> None:
+        step = self._rx_pacer.slice()
+        for i in range(0, len(data), step):
+            part = data[i : i + step]
+            self._rx_pacer.wait(len(part))
+            self.transcript.add("<", part)
+            self._feed(part)
+
+    def _read_pty(self) -> None:
+        while not self._closed:
+            r, _, _ = select.select([self.master, self._wake_r], [], [])
+            if self._closed or self._wake_r in r:
+                return
+            try:
+                data = os.read(self.master, 4096)
+            except OSError:
+                return
+            if data:
+                self._take_input(data)
+
+    def _accept_loop(self) -> None:
+        assert self._server is not None
+        while not self._closed:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            old, self._client = self._client, client
+            if old is not None:
+                old.close()
+            threading.Thread(target=self._read_client, args=(client,), daemon=True).start()
+
+    def _read_client(self, client: socket.socket) -> None:
+        while not self._closed:
+            try:
+                data = client.recv(4096)
+            except OSError:
+                return
+            if not data:
+                return
+            self._take_input(data)
+
+    # -- module -> host
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        with self._cond:
+            self._out += data
+            self._cond.notify_all()
+
+    def pending(self) -> int:
+        """Bytes not yet handed to the pseudo-terminal (queued or being written)."""
+        return len(self._out) + self._inflight
+
+    def wait_room(self, timeout: float = 1.0) -> bool:
+        """Block a network reader while the host is behind (never called by the command path)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: len(self._out) < OUT_LIMIT or self._closed, timeout)
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._out or self._closed)
+                if self._closed:
+                    return
+                n = self._tx_pacer.slice()
+                if self.chunk_size:
+                    n = min(n, self.chunk_size)
+                part = bytes(self._out[:n])
+                del self._out[:n]
+                self._inflight = len(part)
+                self._cond.notify_all()
+            self._tx_pacer.wait(len(part))
+            self.transcript.add(">", part)
+            try:
+                os.write(self.master, part)
+            except OSError:
+                return
+            client = self._client
+            if client is not None:
+                try:
+                    client.sendall(part)
+                except OSError:
+                    self._client = None
+            self._inflight = 0
+            if self.chunk_size and self.chunk_delay:
+                time.sleep(self.chunk_delay)
+
+    def close(self) -> None:
+        self._closed = True
+        with self._cond:
+            self._cond.notify_all()
+        os.write(self._wake_w, b"x")
+        for t in self._threads[:2]:
+            t.join(timeout=2)
+        if self._server is not None:
+            self._server.close()
+        if self._client is not None:
+            self._client.close()
+        for fd in (self.master, self._slave, self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.transcript.close()

@@ -1,0 +1,99 @@
+"""Loopback peers for the emulator's sockets: TCP/TLS echo, UDP echo, and a scripted TCP
+server. Threads, bounded to the process; every server binds 127.0.0.1 only."""
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+from typing import Callable, List, Optional
+
+
+class TcpServer:
+    """Accepts on 127.0.0.1:port and runs handler(conn) in a thread per client."""
+
+    def __init__(self, handler: Callable[[socket.socket], None], tls: Optional[ssl.SSLContext] = None):
+        self.handler = handler
+        self.tls = tls
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.clients: List[socket.socket] = []
+        self.errors: List[BaseException] = []
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            if self.tls is not None:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            self.clients.append(conn)
+            self.handler(conn)
+        except (OSError, ssl.SSLError) as e:
+            self.errors.append(e)
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self._closed = True
+        self.sock.close()
+        for c in self.clients:
+            try:
+                c.close()
+            except OSError:
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def echo(conn: socket.socket) -> None:
+    while True:
+        data = conn.recv(65536)
+        if not data:
+            return
+        conn.sendall(data)
+
+
+def echo_server(tls: Optional[ssl.SSLContext] = None) -> TcpServer:
+    return TcpServer(echo, tls)
+
+
+class UdpEcho:
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                data, addr = self.sock.recvfrom(65536)
+                self.sock.sendto(data, addr)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
