@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import ssl
+import struct
 import threading
 from typing import Callable, Optional
 
@@ -129,10 +130,12 @@ class Conn:
     def abort(self) -> None:
         """Close as if the network broke: RST, no FIN."""
         try:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            # Wake a reader blocked in recv (it holds the socket open) without sending a FIN.
+            self.sock.shutdown(socket.SHUT_RD)
         except OSError:
             pass
-        self.close()
+        self.sock.close()
 
     def close(self) -> None:
         try:
