@@ -1,0 +1,49 @@
+"""The one place where MicroPython and CPython differ: const, ticks, sleep."""
+import time
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+try:
+    ticks_ms = time.ticks_ms
+    ticks_diff = time.ticks_diff
+    ticks_add = time.ticks_add
+    sleep_ms = time.sleep_ms
+except AttributeError:  # CPython: a monotonic millisecond clock that never wraps
+    _t0 = time.monotonic()
+
+    def ticks_ms():
+        return int((time.monotonic() - _t0) * 1000)
+
+    def ticks_diff(a, b):
+        return a - b
+
+    def ticks_add(t, delta):
+        return t + delta
+
+    def sleep_ms(ms):
+        time.sleep(ms / 1000)
+
+
+MICROPYTHON = hasattr(time, "ticks_ms") and not hasattr(time, "monotonic")
+
+
+class Clock:
+    """The modem's clock; tests substitute a fake with the same four methods."""
+
+    def ticks_ms(self):
+        return ticks_ms()
+
+    def ticks_diff(self, a, b):
+        return ticks_diff(a, b)
+
+    def ticks_add(self, t, delta):
+        return ticks_add(t, delta)
+
+    def sleep_ms(self, ms):
+        sleep_ms(ms)

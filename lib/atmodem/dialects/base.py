@@ -1,0 +1,118 @@
+"""What both dialects share: the engine-handler surface, argument checks, small parsers.
+
+A dialect knows one module's words and nothing about UARTs; it talks to the line only
+through `self.m.command(...)` and `self.m.wait_for(...)`.
+"""
+from ..at import DISCARD
+from ..errors import EINVAL, ATError, ConnectError, ECONNREFUSED, ModemError
+
+
+def ints(text):
+    """b'1,0,2048' -> [1, 0, 2048]; a field that is not a number gives ValueError."""
+    return [int(f) for f in text.split(b",")]
+
+
+def last_int(line):
+    """The number after the last ',' or ':' (the id in `IPREAD: 1`, `+IPURC: "closed",1`)."""
+    i = max(line.rfind(b","), line.rfind(b":"))
+    try:
+        return int(line[i + 1 :])
+    except ValueError:
+        return -1
+
+
+def unquote(field):
+    f = field.strip()
+    if f[:1] == b'"' and f[-1:] == b'"':
+        return f[1:-1]
+    return f
+
+
+def check_text(value, what):
+    """Refuse a string that would change the AT command it is put into."""
+    if not isinstance(value, str):
+        raise ValueError("%s must be a str, not %s" % (what, type(value).__name__))
+    for ch in value:
+        c = ord(ch)
+        if c < 0x20 or c > 0x7E or ch == '"':
+            raise ValueError(
+                "%s %r contains %r, which could inject AT commands; refused" % (what, value, ch)
+            )
+    return value
+
+
+def check_port(port, what="port", lo=1):
+    if not isinstance(port, int) or not lo <= port <= 65535:
+        raise ValueError("%s must be an int %d-65535, got %r" % (what, lo, port))
+    return port
+
+
+class Dialect:
+    NAME = ""
+    MODEL = b""
+    IDS = ()
+    MAX_SEND = 1460
+    MAX_READ = 1500
+    BOOT_URCS = ()
+    URC_PREFIXES = ()
+    HEADER_PREFIXES = ()
+
+    def __init__(self, modem):
+        self.m = modem
+        self.socks = {}  # id -> Socket
+
+    def install(self, engine):
+        engine.urc_prefixes = self.URC_PREFIXES + self.BOOT_URCS
+        engine.header_prefixes = self.HEADER_PREFIXES
+        engine.inline_prefix = b""
+
+    # ---- engine handler surface
+    def header(self, line):
+        return None
+
+    def inline(self, partial):
+        return False
+
+    def echo(self, line):
+        self.m.on_echo(line)
+
+    def urc(self, line):
+        if line.startswith(self.BOOT_URCS):
+            self.m.on_boot_urc(line)
+        elif line.startswith((b"+CGREG:", b"+CEREG:")):
+            self.m.on_registration(line)
+        else:
+            self.socket_urc(line)
+
+    def socket_urc(self, line):
+        pass
+
+    # ---- helpers for the dialects
+    def sock(self, sid):
+        """The socket with this id, or the discard target (data for nobody stays in sync)."""
+        s = self.socks.get(sid)
+        return DISCARD if s is None else s
+
+    def free_id(self):
+        for i in self.IDS:
+            if i not in self.socks:
+                return i
+        raise ModemError(
+            24, "all %d sockets of the %s are in use" % (len(self.IDS), self.NAME)
+        )
+
+    def release(self, sock):
+        if self.socks.get(sock.id) is sock:
+            del self.socks[sock.id]
+
+    def open_failed(self, cmd, answer):
+        return ConnectError(ECONNREFUSED, "%s: %s" % (cmd, answer))
+
+    def sock_error(self, sock, cmd, answer, code=EINVAL):
+        return ATError(cmd, answer, code)
+
+    def start(self):
+        pass
+
+    def tls_unsupported(self):
+        raise ModemError(EINVAL, "TLS is not available on the %s" % self.NAME)

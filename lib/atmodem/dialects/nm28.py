@@ -1,0 +1,146 @@
+"""Yuge NM28: the +IP* command set (SPEC.md, NM28 section)."""
+import binascii
+
+from ..errors import EIO, ECONNRESET, ATError, LinkError
+from .base import Dialect, ints, last_int, unquote
+
+_MODE = {"buffer": 0, "push": 1, "hex": 1, "transparent": 2}
+_OPEN_MS = 60000  # the manual gives none; the L610's figure
+_CMD_MS = 5000
+
+
+class NM28(Dialect):
+    NAME = "NM28"
+    MODEL = b"NM28"
+    TLS = True
+    IDS = (0, 1, 2, 3, 4, 5, 6, 7)
+    MAX_SEND = 1460
+    HEX_SEND = 1024  # 2048 hex characters
+    MAX_READ = 1500
+    BOOT_URCS = (b"RDY",)
+    URC_PREFIXES = (
+        b"+IPURC:", b"IPREAD:", b"+IPREAD:", b"+IPOPEN:", b"+SSLIPOPEN:",
+        b"+SSLOPEN:", b"+SSLURC:", b"+SSLREAD:", b"+CGREG:", b"+CEREG:",
+    )
+    HEADER_PREFIXES = (b'+IPURC: "recv",', b'+SSLURC: "recv",', b"+IPRD:", b"+SSLRECV:")
+
+    # ---------------------------------------------------------------- engine surface
+    def header(self, line):
+        """+IPURC: "recv",<id>,<len>[,"<ip>",<port>] and +IPRD: <id>,<len>[,"<ip>",<port>]."""
+        if line.startswith((b'+IPURC: "recv"', b'+SSLURC: "recv"')):
+            body = line[line.index(b",") + 1 :]
+        else:
+            body = line[line.index(b":") + 1 :]
+        f = body.split(b",")
+        try:
+            sid, n = int(f[0]), int(f[1])
+        except (ValueError, IndexError):
+            return None
+        if not 0 <= n <= 4096:
+            return None
+        s = self.sock(sid)
+        if len(f) >= 4 and s is not None:
+            try:
+                s.rx_addr = (unquote(f[2]).decode(), int(f[3]))
+            except ValueError:
+                pass
+        return s, n
+
+    def socket_urc(self, line):
+        if line.startswith((b"+IPOPEN:", b"+SSLOPEN:", b"+SSLIPOPEN:")):
+            try:
+                sid, err = ints(line[line.index(b":") + 1 :])
+            except ValueError:
+                return
+            s = self.socks.get(sid)
+            if s is not None:
+                s.on_open(err == 0, line)
+        elif line.startswith((b"IPREAD:", b"+IPREAD:", b"+SSLREAD:")):
+            s = self.socks.get(last_int(line))
+            if s is not None:
+                s.readable = True
+        elif line.startswith((b'+IPURC: "closed"', b'+SSLURC: "closed"')):
+            s = self.socks.get(last_int(line))
+            if s is not None:
+                # The NM28 says "closed" for a peer close and a lost link alike: end of stream.
+                s.on_closed(None)
+
+    # ---------------------------------------------------------------- bearer
+    def attach(self, apn, user, password, timeout_ms, step):
+        m = self.m
+        if apn is not None:
+            step("pdp", lambda: m.command(b'AT+CGDCONT=1,"IP","%s"' % apn.encode()))
+        step("activate", lambda: m.command(b"AT+CGACT=1,1", timeout_ms=min(timeout_ms, 150000)))
+        c = step("address", lambda: m.command(b"AT+CGPADDR=1", prefix=b"+CGPADDR:"))
+        f = c.first(b"+CGPADDR").split(b",")
+        ip = unquote(f[-1]).decode()
+        if ip in ("", "0.0.0.0"):
+            raise ATError("AT+CGPADDR=1", c.lines[0].decode() if c.lines else "no address")
+        return ip
+
+    def detach(self):
+        self.m.command(b"AT+CGACT=0,1", timeout_ms=40000)
+
+    # ---------------------------------------------------------------- sockets
+    def open(self, sock, host, port, timeout_ms):
+        if sock.tls is not None:
+            for name, value in sock.tls.settings():
+                self.m.command(b'AT+SSLCFG="%s",%d,%s' % (name, sock.id, value))
+            timeout_ms = max(timeout_ms, (sock.tls.negotiate_timeout + 30) * 1000)
+        kind = b"TCP" if sock.stream else b"UDP"
+        cmd = b'AT+IPOPEN=%d,"%s","%s",%d,0,%d' % (
+            sock.id, kind, host.encode(), port, 1 if sock.tls else 0
+        )
+        self.m.command(cmd)
+        self.m.wait_for(lambda: sock.opened is not None, timeout_ms, cmd.decode())
+        if not sock.opened:
+            raise self.open_failed(cmd.decode(), sock.open_answer.decode())
+        self.m.command(b"AT+IPSWTMD=%d,%d" % (sock.id, _MODE[sock.mode]))
+
+    def max_send(self, sock):
+        return self.HEX_SEND if sock.mode == "hex" else self.MAX_SEND
+
+    def send(self, sock, mv):
+        n = len(mv)
+        if sock.mode == "hex":
+            cmd = b'AT+IPSENDEX=%d,"%s"' % (sock.id, binascii.hexlify(mv))
+            c = self.m.command(cmd, prefix=b"SEND ", check=False)
+        else:
+            cmd = b"AT+IPSEND=%d,%d" % (sock.id, n)
+            c = self.m.command(
+                cmd, prefix=(b"NETWRITE:", b"SSLNETWRITE:", b"SEND "), prompt=b"CONNECT",
+                payload=mv, check=False,
+            )
+        if c.ok() and b"SEND SUCCESS" in c.lines:
+            return n
+        answer = (c.lines[-1] if c.lines else c.result or b"no answer").decode()
+        name = cmd[: cmd.index(b",")].decode() if sock.mode == "hex" else cmd.decode()
+        raise ATError(name, answer + " (0 of %d bytes confirmed)" % n, EIO)
+
+    def read(self, sock, n):
+        """Buffer mode: fetch up to n held bytes into the socket; return how many came."""
+        cmd = b"AT+IPRD=%d,%d" % (sock.id, min(n, self.MAX_READ))
+        c = self.m.command(cmd, prefix=(b"+IPRD:", b"+SSLRECV:"), check=False)
+        if not c.ok():
+            sock.readable = False  # the module has nothing (or forgot the id)
+            return 0
+        got = 0
+        for line in c.lines:
+            try:
+                got = ints(line[line.index(b":") + 1 :].split(b',"')[0])[1]
+            except (ValueError, IndexError):
+                pass
+        if got < min(n, self.MAX_READ):
+            sock.readable = False
+        return got
+
+    def close(self, sock):
+        self.m.command(b"AT+IPCLOSE=%d" % sock.id, prefix=b"+IPCLOSE:", timeout_ms=_CMD_MS, check=False)
+
+    def resolve(self, host):
+        c = self.m.command(b'AT+IPDNSR="%s"' % host.encode(), prefix=b"+IPDNSR:", timeout_ms=30000)
+        return [unquote(line[line.index(b":") + 1 :]).decode() for line in c.lines]
+
+    def link_error(self, why):
+        return LinkError(ECONNRESET, why)
+

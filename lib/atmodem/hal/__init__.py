@@ -1,0 +1,21 @@
+"""Ports: the UART as atmodem needs it, on every runtime.
+
+A port has write(data) (all of it), readinto(buf) -> int (non-blocking, 0 when nothing),
+wait(timeout_ms) -> bool (until readable) and close()."""
+import sys
+
+
+def open_serial(path_or_url, baudrate=115200, **kw):
+    """A pyserial port on CPython (any pyserial URL, e.g. socket://host:port), a raw tty on
+    the MicroPython unix port, a machine.UART (give its id, and tx=/rx= pins) on a board."""
+    if sys.implementation.name == "micropython":
+        if isinstance(path_or_url, int):
+            from .machine_uart import MachineUART
+
+            return MachineUART(path_or_url, baudrate, **kw)
+        from .unix_port import UnixPort
+
+        return UnixPort(path_or_url, baudrate)
+    from .pyserial_port import PySerialPort
+
+    return PySerialPort(path_or_url, baudrate, **kw)

@@ -1,0 +1,44 @@
+"""CPython: pyserial, any URL it knows (a device path, socket://host:port, rfc2217://...)."""
+import select
+
+import serial
+
+
+class PySerialPort:
+    def __init__(self, url, baudrate=115200, **kw):
+        self.ser = serial.serial_for_url(url, baudrate=baudrate, timeout=0, write_timeout=None, **kw)
+        self._fd = None
+        sock = getattr(self.ser, "_socket", None)
+        try:
+            self._fd = sock.fileno() if sock is not None else self.ser.fileno()
+        except (AttributeError, OSError, ValueError):
+            self._fd = None  # poll in_waiting instead
+
+    def write(self, data):
+        mv = memoryview(data)
+        while len(mv):
+            n = self.ser.write(mv)
+            if n is None:
+                n = len(mv)
+            mv = mv[n:]
+
+    def readinto(self, buf):
+        data = self.ser.read(len(buf))
+        n = len(data)
+        if n:
+            buf[:n] = data
+        return n
+
+    def wait(self, timeout_ms):
+        if self._fd is None:
+            import time
+
+            end = time.monotonic() + timeout_ms / 1000
+            while not self.ser.in_waiting and time.monotonic() < end:
+                time.sleep(0.001)
+            return bool(self.ser.in_waiting)
+        r, _, _ = select.select([self._fd], [], [], timeout_ms / 1000)
+        return bool(r)
+
+    def close(self):
+        self.ser.close()

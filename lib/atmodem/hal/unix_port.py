@@ -1,0 +1,52 @@
+"""The MicroPython unix port on a tty (a real USB serial adapter or the emulator's pty).
+
+MicroPython's readinto on a tty blocks until the buffer is full, so the tty is set raw with
+VMIN = VTIME = 0: readinto then returns what is there and select.poll waits for more."""
+import select
+
+import termios
+
+_VTIME = 5
+_VMIN = 6
+_BAUD = {
+    9600: "B9600", 19200: "B19200", 38400: "B38400", 57600: "B57600", 115200: "B115200",
+    230400: "B230400", 460800: "B460800", 921600: "B921600",
+}
+
+
+class UnixPort:
+    def __init__(self, path, baudrate=115200):
+        self.f = open(path, "r+b")
+        fd = self.f.fileno()
+        termios.setraw(fd)
+        a = termios.tcgetattr(fd)
+        a[6][_VMIN] = 0
+        a[6][_VTIME] = 0
+        speed = getattr(termios, _BAUD.get(baudrate, "B115200"), None)
+        if speed is not None:
+            a[4] = speed
+            a[5] = speed
+        termios.tcsetattr(fd, termios.TCSANOW, a)
+        self.poller = select.poll()
+        self.poller.register(self.f, select.POLLIN)
+        self.wpoller = select.poll()
+        self.wpoller.register(self.f, select.POLLOUT)
+
+    def write(self, data):
+        mv = memoryview(data)
+        while len(mv):
+            n = self.f.write(mv)
+            if not n:
+                self.wpoller.poll(1000)  # the tty's output queue is full
+                continue
+            mv = mv[n:]
+
+    def readinto(self, buf):
+        n = self.f.readinto(buf)
+        return n or 0
+
+    def wait(self, timeout_ms):
+        return bool(self.poller.poll(timeout_ms))
+
+    def close(self):
+        self.f.close()

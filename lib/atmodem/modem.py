@@ -1,0 +1,314 @@
+"""The modem: owns the UART, the engine, the dialect and the clock, and is the only place
+that loops. Everything blocking in atmodem is `poll` here with a deadline."""
+from .at import Command, Engine
+from .compat import Clock
+from .dialects.base import Dialect, check_port, check_text
+from .errors import (
+    EHOSTUNREACH, EINVAL, EIO, ENETDOWN, ATError, ATTimeout, LinkError, ModemError, ECONNRESET,
+)
+from .socket import CLOSED, OPEN, OPENING, AF_INET, SOCK_STREAM, Socket
+
+_CMD_MS = 5000
+_OPEN_MS = 60000
+
+
+def _dialect_class(name):
+    if name == "nm28":
+        from .dialects.nm28 import NM28
+
+        return NM28
+    if name == "l610":
+        from .dialects.l610 import L610
+
+        return L610
+    raise ValueError("dialect must be 'nm28', 'l610' or None, not %r" % (name,))
+
+
+def _is_ipv4(host):
+    parts = host.split(".")
+    if len(parts) != 4:
+        return False
+    for p in parts:
+        if not p.isdigit() or int(p) > 255:
+            return False
+    return True
+
+
+class Modem:
+    def __init__(self, uart, dialect=None, clock=None, trace=None, rxbuf=1024):
+        self.uart = uart
+        self.clock = clock or Clock()
+        self.trace = trace  # trace(direction, bytes): '>' to the module, '<' from it
+        self._rx = bytearray(rxbuf)
+        self._want = dialect
+        if dialect is not None:
+            _dialect_class(dialect)  # a bad name fails here, before any I/O
+        self.dialect = Dialect(self)
+        self.engine = Engine(self.dialect)
+        self.dialect.install(self.engine)
+        self.ip = None
+        self.model = ""
+        self.started = False
+        self.reboots = 0
+        self.registration = None
+        self.csq = None
+
+    # ---------------------------------------------------------------- the line
+    def write(self, data):
+        if self.trace:
+            self.trace(">", bytes(data))
+        self.uart.write(data)
+
+    def poll(self, timeout_ms=0):
+        """Feed whatever the UART has to the engine; wait up to timeout_ms for something.
+        Returns True when bytes were processed."""
+        got = self._drain()
+        if got or timeout_ms <= 0:
+            return got
+        if self.uart.wait(timeout_ms):
+            return self._drain()
+        return False
+
+    def _drain(self):
+        got = False
+        buf = self._rx
+        while True:
+            n = self.uart.readinto(buf)
+            if not n:
+                return got
+            got = True
+            if self.trace:
+                self.trace("<", bytes(buf[:n]))
+            self.engine.feed(buf, n)
+            if n < len(buf):
+                return got
+
+    def wait_for(self, pred, timeout_ms, what):
+        clock = self.clock
+        deadline = clock.ticks_add(clock.ticks_ms(), timeout_ms)
+        while not pred():
+            left = clock.ticks_diff(deadline, clock.ticks_ms())
+            if left <= 0:
+                raise ATTimeout(what, timeout_ms / 1000)
+            self.poll(left)
+
+    def idle(self, ms):
+        """Service the line for ms (URCs keep flowing while we wait between retries)."""
+        try:
+            self.wait_for(lambda: False, ms, "idle")
+        except ATTimeout:
+            pass
+
+    def command(self, text, prefix=None, prompt=None, payload=None, need=None,
+                timeout_ms=_CMD_MS, check=True):
+        """Send one command line, wait for its final result; raise ATError on an error
+        result (check=True) and ATTimeout when none comes."""
+        e = self.engine
+        if e.pending is not None:
+            raise ModemError(EIO, "%s while %s is in flight" % (text.decode(), e.pending.text.decode()))
+        c = Command(text, prefix, prompt, need)
+        e.start(c)
+        clock = self.clock
+        deadline = clock.ticks_add(clock.ticks_ms(), timeout_ms)
+        try:
+            self.write(text + b"\r")
+            sent = payload is None
+            while not c.done:
+                if c.prompted and not sent:
+                    self.write(payload)
+                    sent = True
+                left = clock.ticks_diff(deadline, clock.ticks_ms())
+                if left <= 0:
+                    last = c.lines[-1].decode() if c.lines else ""
+                    raise ATTimeout(text.decode(), timeout_ms / 1000, last)
+                self.poll(left)
+        finally:
+            e.pending = None
+        if check and not c.ok():
+            raise ATError(text.decode(), c.result.decode())
+        return c
+
+    # ---------------------------------------------------------------- events from the line
+    def on_echo(self, line):
+        pass
+
+    def on_boot_urc(self, line):
+        """The module rebooted: sockets and the data bearer are gone."""
+        self.reboots += 1
+        if self.started:
+            self._fail_all(LinkError(ECONNRESET, "the module rebooted (%s)" % line.decode()))
+        self.ip = None
+
+    def on_registration(self, line):
+        self.registration = line
+
+    def on_pdp_lost(self, why):
+        self.ip = None
+        self._fail_all(LinkError(ENETDOWN, "the data bearer was lost (%s)" % why))
+
+    def _fail_all(self, err):
+        for s in list(self.dialect.socks.values()):
+            s.on_closed(err)
+
+    # ---------------------------------------------------------------- bring-up
+    def start(self, timeout=10):
+        """Sync with the module, echo off, verbose errors, identify the dialect."""
+        self.engine.reset()
+        self._drain()
+        self._sync(int(timeout * 1000))
+        self.command(b"ATE0")
+        self.command(b"AT+CMEE=2", check=False)
+        c = self.command(b"AT+CGMM", prefix=b"", check=False)
+        text = b" ".join(c.lines)
+        if not text.strip() or not c.ok():
+            c = self.command(b"ATI", prefix=b"", check=False)
+            text = b" ".join(c.lines)
+        self.model = text.decode()
+        name = self._want
+        if name is None:
+            for cand in ("nm28", "l610"):
+                if _dialect_class(cand).MODEL in text.upper():
+                    name = cand
+                    break
+            else:
+                raise ModemError(
+                    EIO, "unknown module: AT+CGMM answered %r; pass dialect='nm28' or 'l610'" % self.model
+                )
+        self.dialect = _dialect_class(name)(self)
+        self.engine.h = self.dialect
+        self.dialect.install(self.engine)
+        self.dialect.start()
+        self.started = True
+        return self.model
+
+    def _sync(self, timeout_ms):
+        """AT until OK: the first command after power-on may be lost [seed]."""
+        clock = self.clock
+        deadline = clock.ticks_add(clock.ticks_ms(), timeout_ms)
+        last = None
+        while clock.ticks_diff(deadline, clock.ticks_ms()) > 0:
+            try:
+                self.command(b"AT", timeout_ms=500)
+                return
+            except (ATTimeout, ATError) as err:
+                last = err
+        raise ModemError(110, "the module does not answer AT (%s)" % last)
+
+    def attach(self, apn=None, user=None, password=None, timeout=180, progress=None):
+        """SIM, signal, registration, data bearer; returns the local IP address."""
+        for value, what in ((apn, "APN"), (user, "user"), (password, "password")):
+            if value is not None:
+                check_text(value, what)
+        if not self.started:
+            self.start()
+        clock = self.clock
+        deadline = clock.ticks_add(clock.ticks_ms(), int(timeout * 1000))
+
+        def left():
+            return clock.ticks_diff(deadline, clock.ticks_ms())
+
+        def step(name, fn):
+            if progress is not None:
+                progress(name)
+            try:
+                return fn()
+            except ModemError as err:
+                raise ModemError(err.errno, "attach, step %r: %s" % (name, err))
+
+        def until(name, cmd, prefix, good):
+            last = b""
+            while True:
+                c = step(name, lambda: self.command(cmd, prefix=prefix, check=False))
+                last = b" ".join(c.lines + [c.result or b""])
+                if c.ok() and good(c):
+                    return c
+                if left() <= 0:
+                    raise ATTimeout("attach, step %r: %s" % (name, cmd.decode()), timeout, last.decode())
+                self.idle(min(1000, left()))
+
+        until("sim", b"AT+CPIN?", b"+CPIN:", lambda c: c.first(b"+CPIN") == b"READY")
+        c = step("signal", lambda: self.command(b"AT+CSQ", prefix=b"+CSQ:"))
+        try:
+            self.csq = tuple(int(x) for x in c.first(b"+CSQ").split(b","))
+        except (ValueError, AttributeError):
+            self.csq = None
+
+        def registered(c):
+            for line in c.lines:
+                try:
+                    if int(line.split(b",")[1]) in (1, 5):
+                        return True
+                except (ValueError, IndexError):
+                    pass
+            return False
+
+        until("registration", b"AT+CGREG?", (b"+CGREG:", b"+CEREG:"), registered)
+        self.ip = self.dialect.attach(apn, user, password, max(1000, left()), step)
+        return self.ip
+
+    def detach(self):
+        self.dialect.detach()
+        self.ip = None
+
+    # ---------------------------------------------------------------- sockets
+    def socket(self, type=SOCK_STREAM, mode="push", tls=None, rxbuf=4096, af=AF_INET):
+        if not self.started:
+            raise ModemError(EINVAL, "call modem.start() (or attach()) before opening sockets")
+        if tls is not None and not hasattr(self.dialect, "TLS"):
+            raise NotImplementedError(
+                "the %s manual documents no TLS: atmodem will not open a plain-text connection "
+                "instead; layer TLS on the socket in your program (e.g. MicroPython's tls)"
+                % self.dialect.NAME
+            )
+        return Socket(self, af, type, mode, tls, rxbuf)
+
+    def open_socket(self, sock, host, port):
+        if self.ip is None:
+            raise ModemError(ENETDOWN, "no data bearer: call modem.attach() first")
+        d = self.dialect
+        sock.id = d.free_id()
+        d.socks[sock.id] = sock
+        sock.state = OPENING
+        sock.peer = (host, port)
+        t = sock.gettimeout()
+        try:
+            d.open(sock, host, port, int(t * 1000) if t else _OPEN_MS)
+        except BaseException as err:
+            if isinstance(err, ATTimeout):
+                try:
+                    d.close(sock)
+                except OSError:
+                    pass
+            d.release(sock)
+            sock.state = CLOSED
+            raise
+        sock.state = OPEN
+
+    def close_socket(self, sock):
+        d = self.dialect
+        try:
+            if sock.state == OPEN:
+                d.close(sock)
+        except OSError:
+            pass  # the module may have released the id already
+        finally:
+            d.release(sock)
+            sock.state = CLOSED
+
+    def getaddrinfo(self, host, port, af=0, type=0, proto=0, flags=0):
+        check_text(host, "host")
+        check_port(port, lo=0)
+        if _is_ipv4(host):
+            ips = [host]
+        else:
+            if self.ip is None:
+                raise ModemError(ENETDOWN, "no data bearer: call modem.attach() first")
+            ips = self.dialect.resolve(host)
+            if not ips:
+                raise ModemError(EHOSTUNREACH, "the module could not resolve %r" % host)
+        return [(AF_INET, type or SOCK_STREAM, proto, "", (ip, port)) for ip in ips]
+
+    def close(self):
+        for s in list(self.dialect.socks.values()):
+            s.close()
+        self.uart.close()

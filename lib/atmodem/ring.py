@@ -1,0 +1,62 @@
+"""A bounded byte ring: one preallocated bytearray, copies by slice, never a loop per byte."""
+
+
+class Ring:
+    def __init__(self, size):
+        self.buf = bytearray(size)
+        self.mv = memoryview(self.buf)
+        self.size = size
+        self.start = 0
+        self.count = 0
+
+    def __len__(self):
+        return self.count
+
+    def free(self):
+        return self.size - self.count
+
+    def write(self, data):
+        """Append as much of data as fits; return how many bytes were taken."""
+        n = min(len(data), self.size - self.count)
+        if n <= 0:
+            return 0
+        end = (self.start + self.count) % self.size
+        first = min(n, self.size - end)
+        self.mv[end : end + first] = data[:first]
+        if n > first:
+            self.mv[0 : n - first] = data[first:n]
+        self.count += n
+        return n
+
+    def readinto(self, out, n=-1):
+        """Move up to n (or len(out)) bytes into out; return the count."""
+        if n < 0 or n > len(out):
+            n = len(out)
+        if n > self.count:
+            n = self.count
+        first = min(n, self.size - self.start)
+        out[0:first] = self.mv[self.start : self.start + first]
+        if n > first:
+            out[first:n] = self.mv[0 : n - first]
+        self.start = (self.start + n) % self.size
+        self.count -= n
+        if not self.count:
+            self.start = 0
+        return n
+
+    def read(self, n):
+        out = bytearray(min(n, self.count))
+        self.readinto(out)
+        return bytes(out)
+
+    def find(self, byte_value):
+        """Index of the first byte equal to byte_value, or -1 (for readline)."""
+        end = self.start + self.count
+        if end <= self.size:
+            i = self.buf.find(bytes((byte_value,)), self.start, end)
+            return -1 if i < 0 else i - self.start
+        i = self.buf.find(bytes((byte_value,)), self.start, self.size)
+        if i >= 0:
+            return i - self.start
+        i = self.buf.find(bytes((byte_value,)), 0, end - self.size)
+        return -1 if i < 0 else i + self.size - self.start
