@@ -216,7 +216,7 @@ class Engine:
                 if p.need is not None and line.startswith(p.need):
                     p.need = None  # the confirmation is in: the next OK is final
                 return
-        if line[:2] in (b"AT", b"at"):
+        if line[:2] in (b"AT", b"at") and not line.startswith(self.urc_prefixes):
             self.echoes += 1  # echo of a command nobody is waiting for (echo back on: reboot?)
             self.h.echo(line)
             return

@@ -199,8 +199,9 @@ class Socket:
                 return True
             if self.state != OPEN:
                 raise ModemError(ENOTCONN, "socket is not connected")
-            if self.readable and self.mode == "buffer" and self.stream and self._rx.free():
-                if m.dialect.read(self, self._rx.free()):
+            room = self._rx.free() if self.stream else self._rxcap - self._dbytes
+            if self.readable and self.mode == "buffer" and room > 0:
+                if m.dialect.read(self, room):
                     continue
                 if self._eof:
                     self.readable = False

@@ -103,6 +103,7 @@ class Config:
         self.guard_time = 1.0  # `+++` guard silence, seconds
         self.payload_timeout = 12.0  # a send prompt gives up waiting for bytes
         self.send_buffer = 2048  # module send buffer per socket (L610 <free>)
+        self.send_wait = 0.5  # NM28: how long a send waits for room before SEND FAIL
         self.cert_dir: Optional[str] = None
         self.listen_host = "127.0.0.1"  # where "0.0.0.0" listeners really bind
         self.local_ip = "10.166.80.147"

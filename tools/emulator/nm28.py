@@ -241,8 +241,11 @@ class NM28(Module):
         self.expect_payload(n, lambda data: self._sent(sock, data, addr))
 
     def _sent(self, sock: Sock, data: bytes, addr) -> None:
-        # A full send buffer (slow or held network) refuses data: the host must retry.
-        if sock.dead or not data or sock.tx_len >= SEND_CAP_FACTOR * self.cfg.send_buffer:
+        # A full send buffer (slow or held network) refuses data after a moment.
+        cap = SEND_CAP_FACTOR * self.cfg.send_buffer
+        if sock.tx_len >= cap:
+            self.cond.wait_for(lambda: sock.tx_len < cap or sock.dead, self.cfg.send_wait)
+        if sock.dead or not data or sock.tx_len >= cap:
             self.resp("SEND FAIL")
         else:
             sock.queue(data, addr)

@@ -131,18 +131,20 @@ class L610(Dialect):
         try:
             data = binascii.unhexlify(f[-1].strip())
             s = self.sock(int(f[want - 3]))
+            left = int(f[want - 2])
             if udp:
                 s.rx_addr = (f[0].strip().decode(), int(f[1]))
         except ValueError:
             return
         s.rx_write(memoryview(data))
-        s.rx_end()
+        if left == 0:  # <left> counts what is still queued: a datagram ends at 0
+            s.rx_end()
 
     # ---------------------------------------------------------------- async commands
     def _async(self, cmd, done, timeout_ms):
         """Send an async command and wait for its result URC; the answer line or None."""
         self.async_error = None
-        self.m.command(cmd, timeout_ms=5000)
+        self.m.command(cmd, timeout_ms=min(5000, timeout_ms))
         self.m.wait_for(lambda: done() or self.async_error is not None, timeout_ms, cmd.decode())
         return self.async_error
 

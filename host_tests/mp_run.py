@@ -1,0 +1,25 @@
+"""Run one scenario under the micropython binary:
+micropython host_tests/mp_run.py <tty> <dialect> <scenario> [key=value ...]"""
+import sys
+
+import atmodem
+import scenarios
+
+
+def main(argv):
+    path, dialect, name = argv[1], argv[2], argv[3]
+    kw = {}
+    for arg in argv[4:]:
+        k, v = arg.split("=", 1)
+        kw[k] = int(v) if v.lstrip("-").isdigit() else v
+    m = atmodem.Modem(atmodem.hal.open_serial(path), dialect=dialect)
+    m.start()
+    m.attach(apn="cmnet")
+    try:
+        result = scenarios.ALL[name](m, **kw)
+    finally:
+        m.close()
+    print("PASS", result)
+
+
+main(sys.argv)

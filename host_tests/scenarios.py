@@ -1,0 +1,190 @@
+"""Driver scenarios run unchanged by CPython (pytest, pyserial) and by the micropython
+binary (host_tests/mp_run.py on the emulator's pseudo-terminal). MicroPython subset only.
+
+Each takes a started, attached Modem and the loopback ports the harness made, and raises
+AssertionError (or the driver's error) when the user-visible behaviour is wrong."""
+import os
+
+import atmodem
+
+
+def _check(got_mv, n, pending):
+    """Compare n received bytes with the oldest sent-and-not-yet-echoed pieces."""
+    off = 0
+    while off < n:
+        head = pending[0]
+        k = min(len(head), n - off)
+        if bytes(got_mv[off : off + k]) != head[:k]:
+            raise AssertionError("echoed bytes differ from what was sent")
+        off += k
+        if k == len(head):
+            pending.pop(0)
+        else:
+            pending[0] = head[k:]
+
+
+def echo_stream(m, port, mode="push", size=1 << 20, chunk=4096, window=8192):
+    """size random bytes through a TCP echo server; every byte back, in order."""
+    s = m.socket(atmodem.SOCK_STREAM, mode=mode, rxbuf=16384)
+    s.settimeout(30)
+    s.connect(("127.0.0.1", port))
+    pending = []
+    buf = bytearray(4096)
+    mv = memoryview(buf)
+    sent = got = 0
+    while got < size:
+        if sent < size and sent - got < window:
+            piece = os.urandom(min(chunk, size - sent))
+            s.sendall(piece)
+            pending.append(piece)
+            sent += len(piece)
+            continue
+        n = s.recv_into(buf)
+        if not n:
+            raise AssertionError("end of stream after %d of %d bytes" % (got, size))
+        _check(mv, n, pending)
+        got += n
+    s.close()
+    return got
+
+
+def echo_udp(m, port, mode="push", size=1 << 20, dgram=1024):
+    s = m.socket(atmodem.SOCK_DGRAM, mode=mode)
+    s.settimeout(10)
+    s.connect(("127.0.0.1", port))
+    got = 0
+    while got < size:
+        d = os.urandom(min(dgram, size - got))
+        s.send(d)
+        r, addr = s.recvfrom(4096)
+        if r != d:
+            raise AssertionError("datagram %d came back different" % (got // dgram))
+        if addr[1] != port:
+            raise AssertionError("datagram from %r" % (addr,))
+        got += len(r)
+    s.close()
+    return got
+
+
+def many_sockets(m, port, mode="push", rounds=8, chunk=1500):
+    """Every id the module has, open at once, interleaved; each stream intact."""
+    socks = []
+    for _ in m.dialect.IDS:
+        s = m.socket(atmodem.SOCK_STREAM, mode=mode, rxbuf=8192)
+        s.settimeout(20)
+        s.connect(("127.0.0.1", port))
+        socks.append(s)
+    try:
+        m.socket(atmodem.SOCK_STREAM).connect(("127.0.0.1", port))
+        raise AssertionError("a socket beyond the module's ids was opened")
+    except OSError as e:
+        if "in use" not in str(e):
+            raise
+    expect = [[] for _ in socks]
+    for _ in range(rounds):
+        for i, s in enumerate(socks):
+            d = os.urandom(chunk)
+            s.sendall(d)
+            expect[i].append(d)
+        for i, s in enumerate(socks):
+            want = expect[i].pop(0)
+            got = s.read(len(want))
+            if got != want:
+                raise AssertionError("socket %d: stream differs" % s.id)
+    for s in socks:
+        s.close()
+    return len(socks)
+
+
+def peer_close(m, port):
+    """The server sends b'bye' and closes: the data first, then b'' for ever."""
+    s = m.socket()
+    s.settimeout(10)
+    s.connect(("127.0.0.1", port))
+    got = b""
+    while True:
+        d = s.recv(100)
+        if not d:
+            break
+        got += d
+    assert got == b"bye", got
+    assert s.recv(10) == b""
+    s.close()
+
+
+def refused(m, port):
+    s = m.socket()
+    s.settimeout(10)
+    try:
+        s.connect(("127.0.0.1", port))
+    except OSError as e:
+        assert "+IPOPEN" in str(e) or "+MIPOPEN" in str(e), str(e)
+        return str(e)
+    raise AssertionError("connect to a closed port succeeded")
+
+
+def timeouts(m, port):
+    """A peer that never answers: recv times out with ETIMEDOUT, non-blocking gives EAGAIN."""
+    s = m.socket()
+    s.settimeout(10)
+    s.connect(("127.0.0.1", port))
+    s.settimeout(0.3)
+    try:
+        s.recv(10)
+        raise AssertionError("recv returned")
+    except OSError as e:
+        assert e.errno == 110, e
+    s.setblocking(False)
+    try:
+        s.recv(10)
+        raise AssertionError("recv returned")
+    except OSError as e:
+        assert e.errno == 11, e
+    assert s.read(5) is None
+    s.close()
+
+
+def bad_input(m, port):
+    """AT injection and out-of-range values are refused before anything is written."""
+    for host in ('evil"host', "a\rAT+CFUN=0", "x\ny", "\x01"):
+        try:
+            m.socket().connect((host, port))
+            raise AssertionError("host %r accepted" % host)
+        except ValueError as e:
+            assert "inject" in str(e), e
+    for p in (0, 70000, -1, "80"):
+        try:
+            m.socket().connect(("127.0.0.1", p))
+            raise AssertionError("port %r accepted" % (p,))
+        except ValueError:
+            pass
+    try:
+        m.socket(mode="turbo")
+        raise AssertionError("mode accepted")
+    except ValueError:
+        pass
+
+
+def resolve(m, port):
+    infos = m.getaddrinfo("localhost", port)
+    assert infos[0][4] == ("127.0.0.1", port), infos
+    assert m.getaddrinfo("10.1.2.3", 5)[0][4] == ("10.1.2.3", 5)
+    s = m.socket()
+    s.settimeout(10)
+    s.connect(infos[0][4])
+    s.sendall(b"line one\nline two\n")
+    assert s.readline() == b"line one\n"
+    assert s.readline() == b"line two\n"
+    s.close()
+
+
+ALL = {
+    "echo_stream": echo_stream,
+    "echo_udp": echo_udp,
+    "many_sockets": many_sockets,
+    "peer_close": peer_close,
+    "refused": refused,
+    "timeouts": timeouts,
+    "bad_input": bad_input,
+    "resolve": resolve,
+}

@@ -1,0 +1,228 @@
+"""The driver end to end against the emulator: each scenario on CPython (pyserial) and on
+the micropython binary (its unix port on the pseudo-terminal), on both dialects."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import threading
+
+import pytest
+
+import atmodem
+from host_tests import scenarios
+from host_tests.emu_helpers import free_port
+from tools import loopback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
+RUNTIMES = ["cpython", "micropython"]
+DIALECTS = ["nm28", "l610"]
+MODES = ["push", "hex", "buffer"]
+
+
+def run_scenario(emu, runtime, dialect, name, **kw):
+    if runtime == "cpython":
+        m = atmodem.Modem(atmodem.hal.open_serial(emu.path), dialect=dialect)
+        m.start()
+        m.attach(apn="cmnet")
+        try:
+            return scenarios.ALL[name](m, **kw)
+        finally:
+            m.close()
+    args = [MICROPYTHON, os.path.join(ROOT, "host_tests", "mp_run.py"), emu.path, dialect, name]
+    args += ["%s=%s" % kv for kv in kw.items()]
+    env = {"MICROPYPATH": os.path.join(ROOT, "lib") + ":" + os.path.join(ROOT, "host_tests")}
+    r = subprocess.run(args, env=env, capture_output=True, text=True, timeout=240)
+    assert r.returncode == 0 and "PASS" in r.stdout, r.stdout + r.stderr
+    return r.stdout
+
+
+@pytest.fixture(params=RUNTIMES)
+def runtime(request):
+    return request.param
+
+
+@pytest.fixture(params=DIALECTS)
+def dialect(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def tcp_echo():
+    with loopback.echo_server() as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def udp_echo_m():
+    with loopback.UdpEcho() as s:
+        yield s
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_one_mebibyte_tcp_echo(emulator, runtime, dialect, mode, tcp_echo):
+    run_scenario(emulator(dialect), runtime, dialect, "echo_stream", port=tcp_echo.port, mode=mode)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_one_mebibyte_udp_echo(emulator, runtime, dialect, mode, udp_echo_m):
+    run_scenario(emulator(dialect), runtime, dialect, "echo_udp", port=udp_echo_m.port, mode=mode)
+
+
+def test_all_sockets_at_once_interleaved(emulator, runtime, dialect, tcp_echo):
+    run_scenario(emulator(dialect), runtime, dialect, "many_sockets", port=tcp_echo.port)
+
+
+@pytest.mark.parametrize("mode", ["push", "buffer"])
+def test_responses_in_one_byte_chunks(emulator, runtime, dialect, mode, tcp_echo):
+    emu = emulator(dialect)
+    emu.chunk_output(1)
+    run_scenario(emu, runtime, dialect, "echo_stream", port=tcp_echo.port, mode=mode, size=20000)
+
+
+def test_peer_close_after_data(emulator, runtime, dialect):
+    def bye(conn):
+        conn.sendall(b"bye")
+        conn.shutdown(socket.SHUT_WR)
+        conn.recv(1)
+
+    with loopback.TcpServer(bye) as srv:
+        run_scenario(emulator(dialect), runtime, dialect, "peer_close", port=srv.port)
+
+
+def test_connection_refused(emulator, runtime, dialect):
+    run_scenario(emulator(dialect), runtime, dialect, "refused", port=free_port())
+
+
+def test_timeouts(emulator, runtime, dialect):
+    with loopback.TcpServer(lambda conn: conn.recv(1)) as srv:
+        run_scenario(emulator(dialect), runtime, dialect, "timeouts", port=srv.port)
+
+
+def test_bad_input_is_refused(emulator, runtime, dialect, tcp_echo):
+    emu = emulator(dialect)
+    run_scenario(emu, runtime, dialect, "bad_input", port=tcp_echo.port)
+    assert b"evil" not in emu.transcript("<") and b"CFUN=0" not in emu.transcript("<")
+
+
+def test_resolve_and_readline(emulator, runtime, dialect, tcp_echo):
+    run_scenario(emulator(dialect), runtime, dialect, "resolve", port=tcp_echo.port)
+
+
+# ---------------------------------------------------------------- CPython-only details
+
+
+def modem(emu, dialect=None):
+    m = atmodem.Modem(atmodem.hal.open_serial(emu.path), dialect=dialect)
+    m.start()
+    m.attach(apn="cmnet")
+    return m
+
+
+@pytest.mark.parametrize("d", DIALECTS)
+def test_dialect_is_identified(emulator, d):
+    m = modem(emulator(d))
+    assert m.dialect.NAME.lower() == d and d.upper() in m.model
+    m.close()
+
+
+def test_urcs_arrive_inside_command_responses(emulator, tcp_echo):
+    """Data for socket A lands while socket B's commands are answered: nothing is lost."""
+    emu = emulator("nm28")
+    m = modem(emu, "nm28")
+    a, b = m.socket(), m.socket()
+    for s in (a, b):
+        s.settimeout(10)
+        s.connect(("127.0.0.1", tcp_echo.port))
+    a.sendall(b"for a " * 200)
+    emu.inject(b'\r\n+IPURC: "recv",1,6\r\nfor b \r\n')  # a push URC in the middle of anything
+    b.sendall(b"x")
+    assert a.read(1200) == b"for a " * 200
+    assert b.read(7) == b"for b x"
+    m.close()
+
+
+def test_push_overflow_is_an_error_never_silent_loss(emulator, tcp_echo):
+    m = modem(emulator("nm28"), "nm28")
+    s = m.socket(rxbuf=1024)
+    s.settimeout(10)
+    s.connect(("127.0.0.1", tcp_echo.port))
+    data = os.urandom(5000)
+    s.sendall(data)
+    got = b""
+    with pytest.raises(OSError) as e:
+        while True:
+            chunk = s.recv(100)
+            assert chunk
+            got += chunk
+    assert e.value.errno == 105 and "overflowed" in str(e.value)
+    assert data.startswith(got) and len(got) == 1024
+    m.close()
+
+
+def test_connect_before_attach_says_so(emulator):
+    m = atmodem.Modem(atmodem.hal.open_serial(emulator("l610").path))
+    m.start()
+    with pytest.raises(OSError, match="attach"):
+        m.socket().connect(("127.0.0.1", 9))
+    m.close()
+
+
+def test_l610_receive_format_is_shared(emulator, tcp_echo):
+    m = modem(emulator("l610"), "l610")
+    a = m.socket(mode="push")
+    a.connect(("127.0.0.1", tcp_echo.port))
+    with pytest.raises(OSError, match="receive format"):
+        m.socket(mode="buffer").connect(("127.0.0.1", tcp_echo.port))
+    a.close()
+    b = m.socket(mode="buffer")
+    b.connect(("127.0.0.1", tcp_echo.port))
+    b.close()
+    m.close()
+
+
+def test_tls_on_l610_is_refused_clearly(emulator):
+    m = modem(emulator("l610"), "l610")
+    with pytest.raises(NotImplementedError, match="L610"):
+        m.socket(tls=atmodem.TLS(verify=False))
+    m.close()
+
+
+def test_command_errors_name_the_command_and_answer(emulator):
+    emu = emulator("nm28")
+    m = modem(emu, "nm28")
+    emu.fail_command("AT+IPOPEN=", "error")
+    with pytest.raises(atmodem.ATError) as e:
+        m.socket().connect(("127.0.0.1", 9))
+    assert "AT+IPOPEN=0" in str(e.value) and "ERROR" in str(e.value)
+    m.close()
+
+
+def test_silent_module_times_out_with_the_command_named(emulator):
+    emu = emulator("l610")
+    m = modem(emu, "l610")
+    emu.fail_command("AT+MIPOPEN=", "silent")
+    s = m.socket()
+    s.settimeout(0.5)
+    with pytest.raises(OSError) as e:
+        s.connect(("127.0.0.1", 9))
+    assert e.value.errno == 110 and "AT+MIPOPEN=1" in str(e.value)
+    m.close()
+
+
+def test_socket_over_tcp_exposed_line(tcp_echo):
+    from tools.emulator import Emulator
+
+    with Emulator("nm28", serve=("127.0.0.1", 0), async_delay=0.005) as emu:
+        emu.wait_idle()
+        url = "socket://%s:%d" % emu.serve_address[:2]
+        m = atmodem.Modem(atmodem.hal.open_serial(url))
+        m.start()
+        m.attach()
+        s = m.socket()
+        s.settimeout(10)
+        s.connect(("127.0.0.1", tcp_echo.port))
+        s.sendall(b"over tcp")
+        assert s.read(8) == b"over tcp"
+        m.close()

@@ -1,0 +1,235 @@
+"""The AT engine fed bytes directly: framing, matching, payloads, fragmentation, fuzz."""
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from atmodem.at import Command, Engine
+from atmodem.dialects.l610 import L610
+from atmodem.dialects.nm28 import NM28
+
+
+class Target:
+    def __init__(self):
+        self.data = bytearray()
+        self.ends = 0
+        self.rx_addr = None
+
+    def rx_write(self, mv):
+        self.data += mv
+
+    def rx_end(self):
+        self.ends += 1
+
+
+class Recorder:
+    """A handler that records URCs and routes every payload to one target per id."""
+
+    def __init__(self, dialect_cls=NM28, fmt=None):
+        self.urcs = []
+        self.echoes = []
+        self.targets = {}
+        self.d = dialect_cls(modem=None)
+        self.d.sock = self.target
+        if fmt is not None:
+            self.d.fmt = fmt
+
+    def target(self, sid):
+        return self.targets.setdefault(sid, Target())
+
+    def header(self, line):
+        return self.d.header(line)
+
+    def inline(self, partial):
+        return self.d.inline(partial)
+
+    def urc(self, line):
+        self.urcs.append(line)
+
+    def echo(self, line):
+        self.echoes.append(line)
+
+
+def engine_for(dialect_cls=NM28, fmt=None):
+    h = Recorder(dialect_cls, fmt)
+    e = Engine(h)
+    e.urc_prefixes = dialect_cls.URC_PREFIXES + dialect_cls.BOOT_URCS
+    e.header_prefixes = dialect_cls.HEADER_PREFIXES
+    if fmt == 2:
+        e.inline_prefix = b"+MIPR"
+    return e, h
+
+
+def feed_in_chunks(e, data, sizes):
+    i = 0
+    for n in sizes:
+        if i >= len(data):
+            break
+        e.feed(data[i : i + n])
+        i += n
+    if i < len(data):
+        e.feed(data[i:])
+
+
+def test_ok_and_info_lines():
+    e, h = engine_for()
+    c = Command(b"AT+CSQ", prefix=b"+CSQ:")
+    e.start(c)
+    e.feed(b"AT+CSQ\r\r\n+CSQ: 31,99\r\n\r\nOK\r\n")
+    assert c.done and c.ok() and c.lines == [b"+CSQ: 31,99"] and c.first(b"+CSQ") == b"31,99"
+    assert h.urcs == []
+
+
+def test_errors_are_final():
+    for answer in (b"ERROR", b"+CME ERROR: operation not allowed", b"+CME ERROR: 3", b"NO CARRIER"):
+        e, h = engine_for()
+        c = Command(b"AT+X")
+        e.start(c)
+        e.feed(b"\r\n" + answer + b"\r\n")
+        assert c.done and c.result == answer and not c.ok()
+
+
+def test_urc_in_the_middle_of_a_response_goes_to_the_handler():
+    e, h = engine_for()
+    c = Command(b"AT+IPSTATE=2,0", prefix=b"+IPSTATE:")
+    e.start(c)
+    e.feed(b'\r\n+IPSTATE: 0,TCP,,0,0,0,0\r\n\r\n+IPURC: "closed",3\r\n\r\nIPREAD: 2\r\n'
+           b"\r\n+IPSTATE: 1,TCP,1.2.3.4,80,0,2,1\r\n\r\nOK\r\n")
+    assert c.ok() and len(c.lines) == 2
+    assert h.urcs == [b'+IPURC: "closed",3', b"IPREAD: 2"]
+
+
+def test_push_payload_with_ok_and_urc_lookalikes_inside_a_response():
+    e, h = engine_for()
+    payload = b"\r\nOK\r\n+IPURC: \"closed\",1\r\nERROR\r\n>" + bytes(range(256))
+    c = Command(b"AT+CSQ", prefix=b"+CSQ:")
+    e.start(c)
+    e.feed(b"\r\n+CSQ: 20,99\r\n" + b'\r\n+IPURC: "recv",1,%d\r\n' % len(payload) + payload + b"\r\n\r\nOK\r\n")
+    assert c.ok() and c.lines == [b"+CSQ: 20,99"]
+    assert bytes(h.targets[1].data) == payload and h.targets[1].ends == 1
+    assert h.urcs == []
+
+
+def test_iprd_payload_and_the_lf_after_its_header():
+    e, h = engine_for()
+    c = Command(b"AT+IPRD=1,10", prefix=b"+IPRD:")
+    e.start(c)
+    e.feed(b"\r\n+IPRD: 1,10\r\n\n\r\nOK\r\n23\r\nOK\r\n")
+    assert bytes(h.targets[1].data) == b"\n\r\nOK\r\n23\r"[:10] and c.ok()
+
+
+def test_l610_inline_payload_format_2():
+    e, h = engine_for(L610, fmt=2)
+    data = b"+MIPRTCP: 1,15,x\r\nOK\r\n+MIPRT,\r\n"[:15]
+    stream = b"\r\n+MIPRTCP: 1,%d," % len(data) + data + b"\r\n\r\n+MIPRUDP: 10.0.0.1,53,2,3,a,b\r\n\r\n+MIPSTAT: 1,1\r\n"
+    for sizes in ([1] * len(stream), [len(stream)], [3, 7, 2, 50]):
+        e, h = engine_for(L610, fmt=2)
+        feed_in_chunks(e, stream, sizes)
+        assert bytes(h.targets[1].data) == data
+        assert bytes(h.targets[2].data) == b"a,b" and h.targets[2].rx_addr == ("10.0.0.1", 53)
+        assert h.urcs == [b"+MIPSTAT: 1,1"]
+
+
+def test_l610_prompt_without_line_end():
+    e, h = engine_for(L610)
+    c = Command(b"AT+MIPSEND=1,3", prefix=(b"+MIPPUSH:", b"+MIPSEND:"), prompt=b">", need=b"+MIPSEND:")
+    e.start(c)
+    e.feed(b"\r\n>")
+    assert c.prompted and not c.done
+    e.feed(b" \r\n+MIPPUSH: 1,0\r\n\r\n+MIPSEND: 1,0,2048\r\n\r\nOK\r\n")
+    assert c.ok() and c.lines == [b"+MIPPUSH: 1,0", b"+MIPSEND: 1,0,2048"]
+
+
+def test_l610_early_ok_waits_for_the_send_confirmation():
+    """SPEC: the order varies; the seed shows OK, +MIPPUSH, +MIPSEND, OK."""
+    e, h = engine_for(L610)
+    c = Command(b"AT+MIPSEND=1,3", prefix=(b"+MIPPUSH:", b"+MIPSEND:"), prompt=b">", need=b"+MIPSEND:")
+    e.start(c)
+    e.feed(b"\r\n>\r\nOK\r\n")
+    assert not c.done
+    e.feed(b"\r\n+MIPPUSH: 1,0\r\n\r\n+MIPSEND: 1,0,2048\r\n")
+    assert not c.done
+    e.feed(b"\r\nOK\r\n")
+    assert c.ok()
+
+
+def test_echo_of_own_command_is_dropped_and_stray_echo_reported():
+    e, h = engine_for()
+    c = Command(b"ATE0")
+    e.start(c)
+    e.feed(b"ATE0\r\r\nOK\r\n")
+    assert c.ok()
+    e.pending = None
+    e.feed(b"AT+FOO\r")
+    assert h.echoes == [b"AT+FOO"] and h.urcs == []
+
+
+def test_boot_urc_starting_with_at_is_a_urc_not_an_echo():
+    e, h = engine_for(L610)
+    e.feed(b"\r\nAT command ready\r\n")
+    assert h.urcs == [b"AT command ready"] and not h.echoes
+
+
+def test_overlong_line_is_dropped_and_the_engine_resynchronises():
+    e, h = engine_for()
+    e.feed(b"\r\n" + b"x" * 5000 + b"\r\n\r\n+IPURC: \"closed\",2\r\n")
+    assert e.overflows == 1 and h.urcs == [b'+IPURC: "closed",2']
+
+
+def test_bad_lengths_do_not_start_payloads():
+    e, h = engine_for()
+    e.feed(b'\r\n+IPURC: "recv",1,-5\r\n\r\n+IPURC: "recv",1,999999\r\n\r\n+IPURC: "recv",x,1\r\nIPREAD: 1\r\n')
+    assert h.urcs[-1] == b"IPREAD: 1" and not h.targets
+
+
+def test_unknown_id_payload_is_consumed_to_stay_in_sync():
+    e, h = engine_for()
+    h.d.sock = lambda sid: __import__("atmodem.at", fromlist=["DISCARD"]).DISCARD
+    e.feed(b'\r\n+IPURC: "recv",7,5\r\nOK\r\n\r\n\r\nIPREAD: 1\r\n')
+    assert h.urcs == [b"IPREAD: 1"]
+
+
+STREAM = (
+    b"\r\nRDY\r\n" + b'\r\n+IPURC: "recv",0,12\r\n\r\nOK\r\nERROR\r\n\r\n'
+    + b"\r\nIPREAD: 3\r\n" + b'\r\n+IPURC: "recv",5,3\r\n+++\r\n' + b'\r\n+IPURC: "closed",0\r\n'
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=60))
+def test_any_fragmentation_gives_the_same_result(sizes):
+    e, h = engine_for()
+    feed_in_chunks(e, STREAM, sizes)
+    assert bytes(h.targets[0].data) == b"\r\nOK\r\nERROR\r"
+    assert bytes(h.targets[5].data) == b"+++"
+    assert h.urcs == [b"RDY", b"IPREAD: 3", b'+IPURC: "closed",0']
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=3000), st.sampled_from([None, 0, 2, 5]))
+def test_fuzz_random_bytes_never_raise(data, fmt):
+    for cls in (NM28, L610):
+        e, h = engine_for(cls, fmt if cls is L610 else None)
+        e.start(Command(b"AT+X", prefix=b""))
+        e.feed(data)
+        e.feed(b"\r\n")
+        assert e._ln == 0 or e._ln <= e._max
+
+
+def test_fuzz_mutated_module_output_long_run():
+    rnd = random.Random(1234)
+    pieces = [STREAM, b"\r\n+MIPRTCP: 1,5,abcde\r\n", b"\r\n+MIPDATA: 2,3\r\nxyz\r\nOK\r\n", b"\r\n>",
+              b"\r\n+CME ERROR: 3\r\n", bytes(range(256))]
+    for cls, fmt in ((NM28, None), (L610, 2), (L610, 0)):
+        e, h = engine_for(cls, fmt)
+        for _ in range(3000):
+            p = bytearray(rnd.choice(pieces))
+            for _ in range(rnd.randrange(3)):
+                if p:
+                    p[rnd.randrange(len(p))] = rnd.randrange(256)
+            if rnd.random() < 0.3:
+                e.start(Command(b"AT+X", prefix=b"+", prompt=rnd.choice([None, b">", b"CONNECT"])))
+            e.feed(bytes(p))
+            assert 0 <= e._ln <= e._max and 0 <= e._need <= 4096
