@@ -96,9 +96,9 @@ def many_sockets(m, port, mode="push", rounds=8, chunk=1500):
     return len(socks)
 
 
-def peer_close(m, port):
+def peer_close(m, port, mode="push"):
     """The server sends b'bye' and closes: the data first, then b'' for ever."""
-    s = m.socket()
+    s = m.socket(mode=mode)
     s.settimeout(10)
     s.connect(("127.0.0.1", port))
     got = b""

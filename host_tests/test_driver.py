@@ -81,14 +81,15 @@ def test_responses_in_one_byte_chunks(emulator, runtime, dialect, mode, tcp_echo
     run_scenario(emu, runtime, dialect, "echo_stream", port=tcp_echo.port, mode=mode, size=20000)
 
 
-def test_peer_close_after_data(emulator, runtime, dialect):
+@pytest.mark.parametrize("mode", MODES)
+def test_peer_close_after_data(emulator, runtime, dialect, mode):
     def bye(conn):
         conn.sendall(b"bye")
         conn.shutdown(socket.SHUT_WR)
         conn.recv(1)
 
     with loopback.TcpServer(bye) as srv:
-        run_scenario(emulator(dialect), runtime, dialect, "peer_close", port=srv.port)
+        run_scenario(emulator(dialect), runtime, dialect, "peer_close", port=srv.port, mode=mode)
 
 
 def test_connection_refused(emulator, runtime, dialect):

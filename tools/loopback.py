@@ -97,3 +97,46 @@ class UdpEcho:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def source_server(size: int, chunk: int = 16384) -> TcpServer:
+    """Sends size pseudo-random bytes to each client once it has sent one byte (so the
+    clock can start after connect), then closes (download benchmarks)."""
+    import os
+
+    data = os.urandom(size)
+
+    def handler(conn: socket.socket) -> None:
+        if not conn.recv(1):
+            return
+        mv = memoryview(data)
+        for i in range(0, size, chunk):
+            conn.sendall(mv[i : i + chunk])
+        conn.shutdown(socket.SHUT_WR)
+        conn.recv(1)
+
+    srv = TcpServer(handler)
+    srv.data = data  # type: ignore[attr-defined]
+    return srv
+
+
+class SinkServer(TcpServer):
+    """Counts what each client sends; `wait(n)` blocks until n bytes arrived (uploads)."""
+
+    def __init__(self):
+        self.received = 0
+        self.cond = threading.Condition()
+        super().__init__(self._sink)
+
+    def _sink(self, conn: socket.socket) -> None:
+        while True:
+            data = conn.recv(65536)
+            if not data:
+                return
+            with self.cond:
+                self.received += len(data)
+                self.cond.notify_all()
+
+    def wait(self, n: int, timeout: float = 60.0) -> bool:
+        with self.cond:
+            return self.cond.wait_for(lambda: self.received >= n, timeout)

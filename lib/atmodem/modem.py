@@ -70,18 +70,16 @@ class Modem:
         return False
 
     def _drain(self):
-        got = False
+        """One buffer-full at most: the caller gets a turn between chunks, so a reader in
+        push mode keeps up with its ring, and unread bytes stay in the UART (back-pressure)."""
         buf = self._rx
-        while True:
-            n = self.uart.readinto(buf)
-            if not n:
-                return got
-            got = True
-            if self.trace:
-                self.trace("<", bytes(buf[:n]))
-            self.engine.feed(buf, n)
-            if n < len(buf):
-                return got
+        n = self.uart.readinto(buf)
+        if not n:
+            return False
+        if self.trace:
+            self.trace("<", bytes(buf[:n]))
+        self.engine.feed(buf, n)
+        return True
 
     def wait_for(self, pred, timeout_ms, what):
         clock = self.clock
@@ -154,7 +152,9 @@ class Modem:
     def start(self, timeout=10):
         """Sync with the module, echo off, verbose errors, identify the dialect."""
         self.engine.reset()
-        self._drain()
+        for _ in range(64):  # whatever the module said before we listened (boot URCs)
+            if not self._drain():
+                break
         self._sync(int(timeout * 1000))
         self.command(b"ATE0")
         self.command(b"AT+CMEE=2", check=False)

@@ -52,6 +52,7 @@ class Socket:
         self.xoff = False
         self.free = 0  # L610 send-buffer space last reported
         self.closing = False
+        self.close_done = False
         self._eof = False
         self._error = None
         self._lost = 0
@@ -195,10 +196,9 @@ class Socket:
         t = self._timeout
         deadline = None if not t else clock.ticks_add(clock.ticks_ms(), int(t * 1000))
         while not self._available():
-            if self.ended():
-                return True
             if self.state != OPEN:
                 raise ModemError(ENOTCONN, "socket is not connected")
+            # Buffer mode: what the module holds comes before the end of the stream.
             room = self._rx.free() if self.stream else self._rxcap - self._dbytes
             if self.readable and self.mode == "buffer" and room > 0:
                 if m.dialect.read(self, room):
@@ -206,6 +206,8 @@ class Socket:
                 if self._eof:
                     self.readable = False
                 continue
+            if self.ended():
+                return True
             wait = 1000
             if t == 0:
                 m.poll(0)

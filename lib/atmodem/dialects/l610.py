@@ -115,6 +115,7 @@ class L610(Dialect):
             else:
                 s.on_closed(None)
         elif head == b"+MIPCLOSE:":
+            s.close_done = True
             kind = f[-1] if len(f) >= 2 else 0
             if s.closing or kind == 0:
                 s.on_closed(None)
@@ -240,12 +241,10 @@ class L610(Dialect):
         return got
 
     def close(self, sock):
+        """Always wait for +MIPCLOSE: the next async command must not find the module busy."""
         sock.closing = True
-        if sock.ended():
-            # The module reported the end already; the id may still need releasing.
-            self.m.command(b"AT+MIPCLOSE=%d" % sock.id, check=False)
-            return
-        self._async(b"AT+MIPCLOSE=%d" % sock.id, lambda: sock.ended(), _CLOSE_MS)
+        sock.close_done = False
+        self._async(b"AT+MIPCLOSE=%d" % sock.id, lambda: sock.close_done, _CLOSE_MS)
 
     def resolve(self, host):
         self.dns = None

@@ -1,0 +1,25 @@
+"""Every file in lib/ compiles with mpy-cross and the package imports under micropython."""
+from __future__ import annotations
+
+import os
+import subprocess
+
+from tools import build_mpy
+
+ROOT = build_mpy.ROOT
+
+
+def test_every_lib_file_compiles_with_mpy_cross(tmp_path):
+    sizes = build_mpy.build(str(tmp_path), skip=())
+    assert len(sizes) == len(list(build_mpy.sources()))
+
+
+def test_package_imports_from_mpy_under_micropython(tmp_path):
+    build_mpy.build(str(tmp_path))
+    code = "import atmodem, atmodem.hal.unix_port, atmodem.dialects.nm28, atmodem.dialects.l610; print(atmodem.SOCK_STREAM)"
+    r = subprocess.run(
+        [os.path.join(ROOT, ".venv", "bin", "micropython"), "-c", code],
+        env={"MICROPYPATH": str(tmp_path)}, capture_output=True, text=True, timeout=30,
+    )
+    assert r.stdout.strip() == "1", r.stderr
+

@@ -1,0 +1,128 @@
+"""Benchmarks: ./run python -m tools.bench [--quick]
+
+1. Throughput per dialect and mode as a fraction of the UART line rate (8N1: baud/10 bytes
+   per second each way), emulator paced at 115200 and 921600 baud, download (module to host)
+   and upload, on CPython through pyserial.
+2. Under the micropython binary (unpaced emulator): heap bytes allocated and VM CPU time per
+   received KiB, per dialect and mode.
+3. The .mpy size of the package (what goes on a board)."""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [os.path.join(ROOT, "lib"), ROOT]
+
+import atmodem  # noqa: E402
+from tools import build_mpy, loopback  # noqa: E402
+from tools.emulator import Emulator  # noqa: E402
+
+MODES = ("push", "hex", "buffer")
+
+
+def modem_on(emu, dialect):
+    m = atmodem.Modem(atmodem.hal.open_serial(emu.path), dialect=dialect)
+    m.start()
+    m.attach(apn="cmnet")
+    return m
+
+
+def download(m, mode, size):
+    with loopback.source_server(size) as src:
+        s = m.socket(atmodem.SOCK_STREAM, mode=mode, rxbuf=32768)
+        s.settimeout(120)
+        s.connect(("127.0.0.1", src.port))
+        buf = bytearray(8192)
+        s.send(b"g")
+        t0 = time.monotonic()
+        got = first = 0
+        while got < size:
+            n = s.recv_into(buf)
+            if not n:
+                raise RuntimeError("short download: %d of %d" % (got, size))
+            got += n
+        dt = time.monotonic() - t0
+        s.close()
+        return (got - first) / dt
+
+
+def upload(m, mode, size):
+    with loopback.SinkServer() as sink:
+        s = m.socket(atmodem.SOCK_STREAM, mode=mode)
+        s.settimeout(120)
+        s.connect(("127.0.0.1", sink.port))
+        data = os.urandom(size)
+        t0 = time.monotonic()
+        s.sendall(data)
+        if not sink.wait(size, 120):
+            raise RuntimeError("sink got %d of %d" % (sink.received, size))
+        dt = time.monotonic() - t0
+        s.close()
+        return size / dt
+
+
+def throughput(bauds, sizes):
+    print("throughput as a fraction of the UART line rate (baud/10 bytes/s each way)")
+    print("%-6s %-7s %-8s %10s %10s" % ("module", "baud", "mode", "download", "upload"))
+    for baud in bauds:
+        size = sizes[baud]
+        for dialect in ("nm28", "l610"):
+            for mode in MODES:
+                with Emulator(dialect, baud=baud, async_delay=0.005) as emu:
+                    emu.wait_idle()
+                    m = modem_on(emu, dialect)
+                    line = baud / 10
+                    d = download(m, mode, size) / line
+                    u = upload(m, mode, size) / line
+                    m.close()
+                print("%-6s %-7d %-8s %10.3f %10.3f" % (dialect, baud, mode, d, u), flush=True)
+
+
+def micropython_costs(size):
+    mp = os.path.join(ROOT, ".venv", "bin", "micropython")
+    print("\nmicropython binary, %d KiB received per row (unpaced emulator)" % (size // 1024))
+    print("%-6s %-8s %16s %16s" % ("module", "mode", "heap B/KiB", "VM CPU us/KiB"))
+    env = {"MICROPYPATH": os.path.join(ROOT, "lib")}
+    for dialect in ("nm28", "l610"):
+        for mode in MODES:
+            with loopback.source_server(size) as src, Emulator(dialect, async_delay=0.005) as emu:
+                emu.wait_idle()
+                r = subprocess.run(
+                    [mp, "-X", "heapsize=96M", os.path.join(ROOT, "tools", "bench_mp.py"), emu.path, dialect, mode, str(src.port), str(size)],
+                    env=env, capture_output=True, text=True, timeout=300,
+                )
+            line = [x for x in r.stdout.splitlines() if x.startswith("RESULT")]
+            if not line:
+                print("%-6s %-8s failed: %s" % (dialect, mode, (r.stdout + r.stderr)[-300:]))
+                continue
+            _, got, heap, cpu = line[0].split()
+            print("%-6s %-8s %16s %16s" % (dialect, mode, heap, cpu), flush=True)
+
+
+def mpy_size():
+    with tempfile.TemporaryDirectory() as out:
+        sizes = build_mpy.build(out, skip=("hal/pyserial_port.py", "hal/unix_port.py"))
+    print("\npackage for a board (.mpy, bytecode, without the CPython and unix ports): %d bytes (%.1f KiB)"
+          % (sum(sizes.values()), sum(sizes.values()) / 1024))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="smaller transfers")
+    p.add_argument("--skip-throughput", action="store_true", help="only the micropython and size figures")
+    a = p.parse_args(argv)
+    sizes = {115200: 16384, 921600: 131072} if a.quick else {115200: 49152, 921600: 393216}
+    if not a.skip_throughput:
+        throughput((115200, 921600), sizes)
+    micropython_costs(1 << 20)
+    mpy_size()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
