@@ -23,3 +23,10 @@ def test_package_imports_from_mpy_under_micropython(tmp_path):
     )
     assert r.stdout.strip() == "1", r.stderr
 
+
+
+def test_package_json_lists_every_board_file():
+    from tools import package_json
+
+    with open(os.path.join(ROOT, "package.json")) as f:
+        assert f.read() == package_json.text(), "run: ./run python -m tools.package_json"
