@@ -227,3 +227,59 @@ def test_socket_over_tcp_exposed_line(tcp_echo):
         s.sendall(b"over tcp")
         assert s.read(8) == b"over tcp"
         m.close()
+
+
+def test_module_state_machine(emulator):
+    m = atmodem.Modem(atmodem.hal.open_serial(emulator("nm28").path))
+    seen = [m.state]
+    m.start()
+    seen.append(m.state)
+    m.attach(progress=lambda step: seen.append(m.state))
+    seen.append(m.state)
+    assert seen[0] == "off" and seen[1] == "ready" and seen[-1] == "attached"
+    assert "sim_ready" in seen and "registered" in seen
+    m.close()
+
+
+@pytest.mark.parametrize("d", DIALECTS)
+def test_echo_left_on_still_works(emulator, tcp_echo, d):
+    """After a module reset echo is back on; the engine drops our own echo."""
+    m = modem(emulator(d), d)
+    m.command(b"ATE1")
+    s = m.socket()
+    s.settimeout(10)
+    s.connect(("127.0.0.1", tcp_echo.port))
+    s.sendall(b"echo is on " * 300)
+    assert s.read(3300) == b"echo is on " * 300
+    m.close()
+
+
+@pytest.mark.parametrize("d", DIALECTS)
+@pytest.mark.parametrize("mode", MODES)
+def test_reboot_delivers_received_data_then_raises(emulator, d, mode):
+    emu = emulator(d)
+    m = modem(emu, d)
+    arrived = threading.Event()
+
+    def talk(conn):
+        conn.sendall(b"before the reboot")
+        arrived.wait(5)
+
+    with loopback.TcpServer(talk) as srv:
+        s = m.socket(mode=mode)
+        s.settimeout(10)
+        s.connect(("127.0.0.1", srv.port))
+        if mode != "buffer":
+            m.wait_for(lambda: len(s._rx) == 17, 5000, "data")
+        emu.reboot()
+        got = b""
+        with pytest.raises(OSError) as e:
+            while True:
+                chunk = s.recv(100)
+                assert chunk, "end of stream instead of an error"
+                got += chunk
+        arrived.set()
+    assert "rebooted" in str(e.value)
+    assert b"before the reboot".startswith(got) and (mode == "buffer" or got == b"before the reboot")
+    assert m.state == "off"
+    m.close()

@@ -256,3 +256,26 @@ def test_sim_not_ready_and_registration(emulator, chat):
     emu.set_registration(5)
     c.expect(b"\r\n+CGREG: 5\r\n")
     c.cmd("AT+CGACT=1,1")
+
+
+def test_escape_hold_and_resume(online):
+    """Data arriving in command mode is kept: NM28 announces it (IPREAD) and delivers it on
+    re-entry with AT+IPSWTMD=<id>,2; the L610 delivers it after ATO."""
+    w, emu, c = online
+    with loopback.SinkServer() as srv:
+        w.transparent(c, srv.port)
+        c.silent(GUARD * 1.5)
+        c.send(b"+++")
+        c.silent(GUARD * 0.5)
+        c.expect(b"\r\nOK\r\n", timeout=GUARD * 5)
+        c.cmd("AT")  # command mode
+        srv.clients[0].sendall(b"while away")
+        if w.name == "nm28":
+            c.expect(b"\r\nIPREAD: 1\r\n")
+            c.cmd("AT+IPSWTMD=1,2", b"\r\nCONNECT\r\nwhile away")
+        else:
+            c.silent(0.2)  # held, unannounced, until ATO
+            c.cmd("ATO", b"\r\nCONNECT\r\nwhile away")
+        c.send(b"back")
+        assert srv.wait(4, 5)  # in data mode again: the bytes go to the peer
+        c.silent(0.1)

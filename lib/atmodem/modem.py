@@ -6,7 +6,7 @@ from .dialects.base import Dialect, check_port, check_text
 from .errors import (
     EHOSTUNREACH, EINVAL, EIO, ENETDOWN, ATError, ATTimeout, LinkError, ModemError, ECONNRESET,
 )
-from .socket import CLOSED, OPEN, OPENING, AF_INET, SOCK_STREAM, Socket
+from .socket import AF_INET, CLOSED, CLOSING, OPEN, OPENING, SOCK_STREAM, Socket
 
 _CMD_MS = 5000
 _OPEN_MS = 60000
@@ -49,6 +49,8 @@ class Modem:
         self.ip = None
         self.model = ""
         self.started = False
+        # off -> ready -> sim_ready -> registered -> attached; a reboot goes back to "off"
+        self.state = "off"
         self.reboots = 0
         self.registration = None
         self.csq = None
@@ -133,15 +135,22 @@ class Modem:
     def on_boot_urc(self, line):
         """The module rebooted: sockets and the data bearer are gone."""
         self.reboots += 1
+        p = self.engine.pending
+        if p is not None and not p.done:
+            p.result = b"no answer: the module rebooted (" + line + b")"
+            p.done = True  # it never will answer now
         if self.started:
             self._fail_all(LinkError(ECONNRESET, "the module rebooted (%s)" % line.decode()))
         self.ip = None
+        self.state = "off"
 
     def on_registration(self, line):
         self.registration = line
 
     def on_pdp_lost(self, why):
         self.ip = None
+        if self.state == "attached":
+            self.state = "registered"
         self._fail_all(LinkError(ENETDOWN, "the data bearer was lost (%s)" % why))
 
     def _fail_all(self, err):
@@ -179,6 +188,7 @@ class Modem:
         self.dialect.install(self.engine)
         self.dialect.start()
         self.started = True
+        self.state = "ready"
         return self.model
 
     def _sync(self, timeout_ms):
@@ -227,6 +237,7 @@ class Modem:
                 self.idle(min(1000, left()))
 
         until("sim", b"AT+CPIN?", b"+CPIN:", lambda c: c.first(b"+CPIN") == b"READY")
+        self.state = "sim_ready"
         c = step("signal", lambda: self.command(b"AT+CSQ", prefix=b"+CSQ:"))
         try:
             self.csq = tuple(int(x) for x in c.first(b"+CSQ").split(b","))
@@ -243,12 +254,15 @@ class Modem:
             return False
 
         until("registration", b"AT+CGREG?", (b"+CGREG:", b"+CEREG:"), registered)
+        self.state = "registered"
         self.ip = self.dialect.attach(apn, user, password, max(1000, left()), step)
+        self.state = "attached"
         return self.ip
 
     def detach(self):
         self.dialect.detach()
         self.ip = None
+        self.state = "registered"
 
     # ---------------------------------------------------------------- sockets
     def socket(self, type=SOCK_STREAM, mode="push", tls=None, rxbuf=4096, af=AF_INET):
@@ -288,6 +302,7 @@ class Modem:
         d = self.dialect
         try:
             if sock.state == OPEN:
+                sock.state = CLOSING
                 d.close(sock)
         except OSError:
             pass  # the module may have released the id already

@@ -18,6 +18,7 @@ MODES = ("push", "hex", "buffer", "transparent")
 CLOSED = const(0)
 OPENING = const(1)
 OPEN = const(2)
+CLOSING = const(3)
 
 
 class Socket:
@@ -201,7 +202,13 @@ class Socket:
             # Buffer mode: what the module holds comes before the end of the stream.
             room = self._rx.free() if self.stream else self._rxcap - self._dbytes
             if self.readable and self.mode == "buffer" and room > 0:
-                if m.dialect.read(self, room):
+                try:
+                    if m.dialect.read(self, room):
+                        continue
+                except OSError:
+                    if not self.ended():
+                        raise
+                    self.readable = False  # the module lost it with the connection
                     continue
                 if self._eof:
                     self.readable = False
