@@ -12,7 +12,8 @@ def main(argv):
     for arg in argv[4:]:
         k, v = arg.split("=", 1)
         kw[k] = int(v) if v.lstrip("-").isdigit() else v
-    m = atmodem.Modem(atmodem.hal.open_serial(path), dialect=dialect)
+    guard = kw.pop("guard_ms", 1000)
+    m = atmodem.Modem(atmodem.hal.open_serial(path), dialect=dialect, guard_ms=guard)
     m.start()
     m.attach(apn="cmnet")
     try:

@@ -178,7 +178,80 @@ def resolve(m, port):
     s.close()
 
 
+TRICKY = (
+    bytes(range(256))
+    + b"+++" + b"\r\nOK\r\n" + b"+" + b"++" + b"\r\n" + b"NO CARRIER" + b"\r\nNO CARRIER\r\n"
+    + b"x" + b'\r\n+IPURC: "closed",0\r\n' + b"\r\n+MIPSTAT: 1,1\r\n" + b"\r\nERROR\r\n"
+    + b"CONNECT\r\n" + b"\r\nNO CARRIER\r\n\r\n+MIPSTAT: 2,1\r\n"
+)
+# Not in it: NO CARRIER immediately followed by this socket's own closed URC. That exact
+# sequence is how the module ends data mode (SPEC.md), so in a payload it ends it too.
+
+
+def transparent_tricky(m, port, rounds=40):
+    """Every byte value and the words that mean something on an AT line, through data mode."""
+    s = m.socket(mode="transparent", rxbuf=16384)
+    s.settimeout(20)
+    s.connect(("127.0.0.1", port))
+    for _ in range(rounds):
+        s.sendall(TRICKY)
+        got = s.read(len(TRICKY))
+        if got != TRICKY:
+            raise AssertionError("data mode changed the bytes")
+    s.close()
+
+
+def transparent_cycle(m, port, talk_port):
+    """Enter, leave (+++), use commands, resume with what arrived meanwhile, close; the
+    UART is the data socket's while in data mode."""
+    s = m.socket(mode="transparent")
+    s.settimeout(20)
+    s.connect(("127.0.0.1", port))
+    s.sendall(b"first")
+    assert s.read(5) == b"first"
+    other = m.socket()
+    try:
+        other.connect(("127.0.0.1", port))
+        raise AssertionError("a second socket got the UART")
+    except OSError as e:
+        assert "transparent" in str(e), e
+    s.suspend()
+    assert m.command(b"AT+CSQ", prefix=b"+CSQ:").ok()
+    # talk_port tells the peer to send while we are in command mode
+    t = m.socket()
+    t.settimeout(20)
+    t.connect(("127.0.0.1", talk_port))
+    t.sendall(b"x")
+    assert t.read(2) == b"ok"
+    t.close()
+    assert s.read(len(b"while suspended")) == b"while suspended"  # resumes by itself
+    s.sendall(b"again")
+    assert s.read(5) == b"again"
+    s.close()
+    assert m.data_sock is None
+    m.command(b"AT")
+
+
+def transparent_peer_close(m, port, echo_port):
+    s = m.socket(mode="transparent")
+    s.settimeout(20)
+    s.connect(("127.0.0.1", port))
+    got = b""
+    while True:
+        d = s.recv(100)
+        if not d:
+            break
+        got += d
+    assert got == b"bye" * 100, got
+    assert m.data_sock is None
+    s.close()
+    assert echo_stream(m, echo_port, "push", size=4096) == 4096  # the modem is usable again
+
+
 ALL = {
+    "transparent_tricky": transparent_tricky,
+    "transparent_cycle": transparent_cycle,
+    "transparent_peer_close": transparent_peer_close,
     "echo_stream": echo_stream,
     "echo_udp": echo_udp,
     "many_sockets": many_sockets,

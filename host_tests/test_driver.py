@@ -23,7 +23,8 @@ MODES = ["push", "hex", "buffer"]
 
 def run_scenario(emu, runtime, dialect, name, **kw):
     if runtime == "cpython":
-        m = atmodem.Modem(atmodem.hal.open_serial(emu.path), dialect=dialect)
+        guard = kw.pop("guard_ms", 1000)
+        m = atmodem.Modem(atmodem.hal.open_serial(emu.path), dialect=dialect, guard_ms=guard)
         m.start()
         m.attach(apn="cmnet")
         try:

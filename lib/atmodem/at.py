@@ -29,11 +29,14 @@ class Command:
     be seen before the final OK counts (the L610 send confirmation may follow an early OK).
     """
 
-    def __init__(self, text, prefix=None, prompt=None, need=None):
+    def __init__(self, text, prefix=None, prompt=None, need=None, on_connect=None):
         self.text = text
         self.prefix = prefix
         self.prompt = prompt
         self.need = need
+        # A CONNECT that is the final result and starts data mode (ATO, AT+IPSWTMD=<id>,2):
+        # on_connect() switches the engine before the next byte is read.
+        self.on_connect = on_connect
         self.lines = []
         self.result = None
         self.done = False
@@ -62,12 +65,17 @@ class Engine:
         self._need = 0
         self._target = None
         self._skip_lf = False
+        self._last_cr = False
         self._scan = False  # the current line may be an inline-payload header
         self.pending = None
         self.inline_prefix = b""
         self.header_prefixes = ()
         self.urc_prefixes = ()
         self.data_target = None  # data (transparent) mode: every byte is the socket's
+        self._term = b""  # what ends data mode from the module's side (NO CARRIER + URC)
+        self._hold = b""  # a tail that may be the start of _term, not yet delivered
+        self.watch_ok = False  # escaping: an OK in the stream ends data mode
+        self.escaped = False
         self.overflows = 0
         self.echoes = 0
 
@@ -105,8 +113,8 @@ class Engine:
                     t.rx_end()
                 continue
             if self.data_target is not None:
-                self.data_target.rx_write(mv[i:n])
-                return
+                i = self._data(data, mv, i, n)
+                continue
             ln = self._ln
             if ln == 0:
                 b = data[i]
@@ -136,6 +144,79 @@ class Engine:
             self._append(mv, i, e)
             i = e + 1
             self._end_line(data[e] == _CR)
+
+    # ---------------------------------------------------------------- data mode
+    def enter_data(self, target, terminator):
+        """From the next byte on, everything is target's until terminator (the module's
+        own end of data mode) or, while escaping, an OK."""
+        skip = self._last_cr
+        self.reset()
+        self._skip_lf = skip  # entered at the CR of CONNECT / +MIPODM: its LF is not data
+        self.data_target = target
+        self._term = terminator
+        self._hold = b""
+        self.watch_ok = False
+        self.escaped = False
+
+    def leave_data(self):
+        """Back to lines (escape confirmed by other means); held bytes were data."""
+        self.flush_hold()
+        self.data_target = None
+        self.watch_ok = False
+
+    def flush_hold(self):
+        """The line went quiet: a held tail was data after all."""
+        if self._hold and self.data_target is not None:
+            h = self._hold
+            self._hold = b""
+            self.data_target.rx_write(memoryview(h))
+
+    def _data(self, data, mv, i, n):
+        """Deliver data[i:n] in data mode; return where line framing resumes (n if not)."""
+        if self._skip_lf:
+            self._skip_lf = False
+            if data[i] == _LF:
+                return i + 1
+        if self._hold:
+            joined = self._hold + bytes(mv[i:n])
+            self._hold = b""
+            rest = self._data(joined, memoryview(joined), 0, len(joined))
+            if rest < len(joined):  # data mode ended inside: frame the rest as lines
+                self.data_target = None
+                self.feed(joined[rest:])
+            return n
+        t = self.data_target
+        term = self._term
+        end = data.find(term, i, n) if term else -1
+        ok = data.find(b"\r\nOK\r\n", i, n) if self.watch_ok else -1
+        if ok >= 0 and (end < 0 or ok < end):
+            if ok > i:
+                t.rx_write(mv[i:ok])
+            self.data_target = None
+            self.watch_ok = False
+            self.escaped = True
+            return ok + 6
+        if end >= 0:
+            if end > i:
+                t.rx_write(mv[i:end])
+            self.data_target = None
+            t.rx_data_end()
+            return end  # NO CARRIER and the closed URC are framed as lines
+        # Hold back a tail that could begin the terminator or the escape OK.
+        keep = 0
+        span = max(len(term), 6 if self.watch_ok else 0) - 1
+        j = data.find(b"\r", max(i, n - span), n) if span > 0 else -1
+        while j >= 0:
+            tail = bytes(mv[j:n])
+            if term.startswith(tail) or (self.watch_ok and b"\r\nOK\r\n".startswith(tail)):
+                keep = n - j
+                break
+            j = data.find(b"\r", j + 1, n)
+        if n - keep > i:
+            t.rx_write(mv[i : n - keep])
+        if keep:
+            self._hold = bytes(mv[n - keep : n])
+        return n
 
     def _append(self, mv, i, j):
         k = j - i
@@ -174,6 +255,7 @@ class Engine:
             target.rx_end()
 
     def _end_line(self, by_cr):
+        self._last_cr = by_cr
         ln = self._ln
         self._ln = 0
         self._scan = False
@@ -209,6 +291,10 @@ class Engine:
                 return
             if p.prompt is not None and line == p.prompt and not p.prompted:
                 p.prompted = True
+                if p.on_connect is not None:
+                    p.result = line
+                    p.done = True
+                    p.on_connect()
                 return
             pre = p.prefix
             if pre is not None and (line.startswith(pre) if pre else not line.startswith(self.urc_prefixes)):

@@ -4,7 +4,7 @@ from .at import Command, Engine
 from .compat import Clock
 from .dialects.base import Dialect, check_port, check_text
 from .errors import (
-    EHOSTUNREACH, EINVAL, EIO, ENETDOWN, ATError, ATTimeout, LinkError, ModemError, ECONNRESET,
+    EBUSY, EHOSTUNREACH, EINVAL, EIO, ENETDOWN, ATError, ATTimeout, LinkError, ModemError, ECONNRESET,
 )
 from .socket import AF_INET, CLOSED, CLOSING, OPEN, OPENING, SOCK_STREAM, Socket
 
@@ -35,7 +35,7 @@ def _is_ipv4(host):
 
 
 class Modem:
-    def __init__(self, uart, dialect=None, clock=None, trace=None, rxbuf=1024):
+    def __init__(self, uart, dialect=None, clock=None, trace=None, rxbuf=1024, guard_ms=1000):
         self.uart = uart
         self.clock = clock or Clock()
         self.trace = trace  # trace(direction, bytes): '>' to the module, '<' from it
@@ -54,12 +54,16 @@ class Modem:
         self.reboots = 0
         self.registration = None
         self.csq = None
+        self.guard_ms = guard_ms  # +++ guard silence [seed: 1 s]
+        self.data_sock = None  # the socket whose bytes the UART carries (transparent mode)
+        self.last_write = self.clock.ticks_ms()
 
     # ---------------------------------------------------------------- the line
     def write(self, data):
         if self.trace:
             self.trace(">", bytes(data))
         self.uart.write(data)
+        self.last_write = self.clock.ticks_ms()
 
     def poll(self, timeout_ms=0):
         """Feed whatever the UART has to the engine; wait up to timeout_ms for something.
@@ -100,13 +104,19 @@ class Modem:
             pass
 
     def command(self, text, prefix=None, prompt=None, payload=None, need=None,
-                timeout_ms=_CMD_MS, check=True):
+                timeout_ms=_CMD_MS, check=True, on_connect=None):
         """Send one command line, wait for its final result; raise ATError on an error
         result (check=True) and ATTimeout when none comes."""
         e = self.engine
+        if self.data_sock is not None:
+            raise ModemError(
+                EBUSY,
+                "%s: socket %d holds the UART in transparent mode; call its suspend() or "
+                "close() first" % (text.decode(), self.data_sock.id),
+            )
         if e.pending is not None:
             raise ModemError(EIO, "%s while %s is in flight" % (text.decode(), e.pending.text.decode()))
-        c = Command(text, prefix, prompt, need)
+        c = Command(text, prefix, prompt, need, on_connect)
         e.start(c)
         clock = self.clock
         deadline = clock.ticks_add(clock.ticks_ms(), timeout_ms)
@@ -152,6 +162,76 @@ class Modem:
         if self.state == "attached":
             self.state = "registered"
         self._fail_all(LinkError(ENETDOWN, "the data bearer was lost (%s)" % why))
+
+    # ---------------------------------------------------------------- data (transparent) mode
+    def enter_data(self, sock):
+        """Called at the byte where the module switched to data mode."""
+        self.engine.enter_data(sock, self.dialect.terminator(sock))
+        self.data_sock = sock
+        sock.suspended = False
+
+    def data_ended(self, sock):
+        """The module left data mode by itself (NO CARRIER: peer closed, link lost)."""
+        if self.data_sock is sock:
+            self.data_sock = None
+
+    def _service_until(self, pred, deadline):
+        clock = self.clock
+        while not pred():
+            left = clock.ticks_diff(deadline, clock.ticks_ms())
+            if left <= 0:
+                return False
+            if not self.poll(min(left, 50)):
+                self.engine.flush_hold()
+        return True
+
+    def escape(self):
+        """Leave data mode: guard silence, +++, guard silence, OK. No OK: probe with AT.
+        Ends in command mode or raises, leaving the state 'unknown'; never a guess."""
+        sock = self.data_sock
+        if sock is None:
+            return
+        e = self.engine
+        clock = self.clock
+        guard = self.guard_ms
+        for _ in range(3):
+            quiet = clock.ticks_add(self.last_write, guard + 20)
+            self._service_until(lambda: False, quiet)
+            if self.data_sock is None:
+                break  # the peer closed meanwhile: the module is in command mode
+            self.write(b"+++")
+            # The module's OK comes after its own guard time, which is never exactly ours:
+            # watch for it from the +++ on (bytes before it are still the socket's data).
+            e.watch_ok = True
+            self._service_until(
+                lambda: e.escaped or self.data_sock is None,
+                clock.ticks_add(clock.ticks_ms(), 2 * guard + 1000),
+            )
+            if e.escaped or self.data_sock is None:
+                break
+            # No OK: maybe it was lost. Ask in command mode; a data-mode module forwards it.
+            e.leave_data()
+            self.data_sock = None
+            try:
+                self.command(b"AT", timeout_ms=500)
+                break
+            except (ATTimeout, ATError):
+                self.enter_data(sock)
+        else:
+            self.state = "unknown"
+            raise ModemError(EIO, "could not leave data mode: no OK after +++ three times")
+        e.escaped = False
+        e.watch_ok = False
+        self.data_sock = None
+        sock.suspended = not sock.ended()
+
+    def resume(self, sock):
+        """Back to data mode for a suspended transparent socket."""
+        if self.data_sock is not None:
+            if self.data_sock is sock:
+                return
+            self.escape()
+        self.dialect.resume(sock)
 
     def _fail_all(self, err):
         for s in list(self.dialect.socks.values()):
@@ -302,6 +382,8 @@ class Modem:
         d = self.dialect
         try:
             if sock.state == OPEN:
+                if self.data_sock is sock:
+                    self.escape()
                 sock.state = CLOSING
                 d.close(sock)
         except OSError:

@@ -54,6 +54,7 @@ class Socket:
         self.free = 0  # L610 send-buffer space last reported
         self.closing = False
         self.close_done = False
+        self.suspended = False  # transparent socket in command mode (data waits in the module)
         self._eof = False
         self._error = None
         self._lost = 0
@@ -105,6 +106,19 @@ class Socket:
         self._eof = True
         if self.mode == "buffer":
             self.readable = True  # drain what the module still holds
+
+    def rx_data_end(self):
+        """The module ended data mode (NO CARRIER); the closed URC follows as a line."""
+        self._m.data_ended(self)
+
+    def suspend(self):
+        """Transparent mode: hand the UART back to commands (+++); data waits in the module."""
+        if self._m.data_sock is self:
+            self._m.escape()
+
+    def resume(self):
+        if self.suspended and not self.ended():
+            self._m.resume(self)
 
     def ended(self):
         return self._eof or self._error is not None
@@ -159,6 +173,10 @@ class Socket:
         mv = memoryview(data)
         if not len(mv):
             return 0
+        if self.mode == "transparent":
+            self.resume()
+            self._m.write(mv)  # the UART is the socket: no command, no limit
+            return len(mv)
         d = self._m.dialect
         n = d.max_send(self)
         return d.send(self, mv[:n] if len(mv) > n else mv)
@@ -196,6 +214,8 @@ class Socket:
         clock = m.clock
         t = self._timeout
         deadline = None if not t else clock.ticks_add(clock.ticks_ms(), int(t * 1000))
+        if self.suspended:
+            self.resume()
         while not self._available():
             if self.state != OPEN:
                 raise ModemError(ENOTCONN, "socket is not connected")
@@ -225,7 +245,8 @@ class Socket:
                 wait = clock.ticks_diff(deadline, clock.ticks_ms())
                 if wait <= 0:
                     raise ModemError(ETIMEDOUT, "socket %d: %s timed out after %s s" % (self.id, what, t))
-            m.poll(wait)
+            if not m.poll(min(wait, 200)) and m.data_sock is self:
+                m.engine.flush_hold()  # quiet line: a held tail was data
         return True
 
     def _finish(self):

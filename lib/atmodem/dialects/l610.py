@@ -101,6 +101,10 @@ class L610(Dialect):
             return
         if head == b"+MIPOPEN:" and len(f) >= 2:
             s.on_open(f[1] == 1, line)
+        elif head == b"+MIPODM:" and len(f) >= 2:
+            s.on_open(f[1] == 1, line)
+            if f[1] == 1:
+                self.m.enter_data(s)  # the next byte is the socket's [seed]
         elif head == b"+MIPREAD:":
             s.readable = True
         elif head == b"+MIPXOFF:":
@@ -192,12 +196,26 @@ class L610(Dialect):
     def open(self, sock, host, port, timeout_ms):
         if sock.tls is not None:
             self.tls_unsupported()
-        self.ensure_format(sock.mode)
-        cmd = b'AT+MIPOPEN=%d,,"%s",%d,%d' % (sock.id, host.encode(), port, 0 if sock.stream else 1)
+        proto = 0 if sock.stream else 1
+        if sock.mode == "transparent":
+            cmd = b'AT+MIPODM=%d,,"%s",%d,%d' % (sock.id, host.encode(), port, proto)
+        else:
+            self.ensure_format(sock.mode)
+            cmd = b'AT+MIPOPEN=%d,,"%s",%d,%d' % (sock.id, host.encode(), port, proto)
         err = self._async(cmd, lambda: sock.opened is not None, min(timeout_ms, _OPEN_MS))
         if err is not None or not sock.opened:
             answer = err or sock.open_answer
             raise self.open_failed(cmd.decode(), answer.decode())
+
+    def resume(self, sock):
+        """ATO: CONNECT, and the UART carries the socket again [seed]."""
+        c = self.m.command(b"ATO", prompt=b"CONNECT", on_connect=lambda: self.m.enter_data(sock),
+                           timeout_ms=30000, check=False)
+        if c.result != b"CONNECT":
+            raise ATError("ATO", (c.result or b"no answer").decode())
+
+    def terminator(self, sock):
+        return b"\r\nNO CARRIER\r\n\r\n+MIPSTAT: %d,1\r\n" % sock.id
 
     def max_send(self, sock):
         free = sock.free

@@ -95,7 +95,23 @@ class NM28(Dialect):
         self.m.wait_for(lambda: sock.opened is not None, timeout_ms, cmd.decode())
         if not sock.opened:
             raise self.open_failed(cmd.decode(), sock.open_answer.decode())
-        self.m.command(b"AT+IPSWTMD=%d,%d" % (sock.id, _MODE[sock.mode]))
+        if sock.mode == "transparent":
+            self.resume(sock)
+        else:
+            self.m.command(b"AT+IPSWTMD=%d,%d" % (sock.id, _MODE[sock.mode]))
+
+    def resume(self, sock):
+        """AT+IPSWTMD=<id>,2 answers CONNECT and the UART carries the socket [src]."""
+        cmd = b"AT+IPSWTMD=%d,2" % sock.id
+        c = self.m.command(cmd, prompt=b"CONNECT", on_connect=lambda: self.m.enter_data(sock), check=False)
+        if c.result != b"CONNECT":
+            if sock.ended():
+                return  # the peer closed first: its data came as push URCs, then the end
+            raise ATError(cmd.decode(), (c.result or b"no answer").decode())
+
+    def terminator(self, sock):
+        tag = b"+SSLURC" if sock.tls else b"+IPURC"
+        return b'\r\nNO CARRIER\r\n\r\n%s: "closed",%d\r\n' % (tag, sock.id)
 
     def max_send(self, sock):
         return self.HEX_SEND if sock.mode == "hex" else self.MAX_SEND

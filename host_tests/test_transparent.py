@@ -1,0 +1,76 @@
+"""Transparent (data) mode on both modules and both runtimes."""
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+
+from host_tests.test_driver import DIALECTS, RUNTIMES, run_scenario
+from tools import loopback
+
+GUARD = 0.2  # the emulator's guard; the driver waits a little longer (guard_ms)
+GUARD_MS = 250
+
+
+@pytest.fixture(params=RUNTIMES)
+def runtime(request):
+    return request.param
+
+
+@pytest.fixture(params=DIALECTS)
+def dialect(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def tcp_echo():
+    with loopback.echo_server() as s:
+        yield s
+
+
+def emu_for(emulator, dialect):
+    return emulator(dialect, guard_time=GUARD)
+
+
+def test_one_mebibyte_both_ways(emulator, runtime, dialect, tcp_echo):
+    run_scenario(emu_for(emulator, dialect), runtime, dialect, "echo_stream",
+                 port=tcp_echo.port, mode="transparent", guard_ms=GUARD_MS)
+
+
+def test_every_byte_and_at_words_intact(emulator, runtime, dialect, tcp_echo):
+    run_scenario(emu_for(emulator, dialect), runtime, dialect, "transparent_tricky",
+                 port=tcp_echo.port, guard_ms=GUARD_MS)
+
+
+def test_enter_leave_resume_close(emulator, runtime, dialect):
+    """A peer that, when told on a second connection, sends while we are in command mode."""
+    peers = []
+    ready = threading.Event()
+
+    def data_peer(conn):
+        peers.append(conn)
+        ready.set()
+        loopback.echo(conn)
+
+    def trigger(conn):
+        conn.recv(1)
+        ready.wait(5)
+        peers[0].sendall(b"while suspended")
+        conn.sendall(b"ok")
+        conn.recv(1)
+
+    with loopback.TcpServer(data_peer) as dp, loopback.TcpServer(trigger) as tp:
+        run_scenario(emu_for(emulator, dialect), runtime, dialect, "transparent_cycle",
+                     port=dp.port, talk_port=tp.port, guard_ms=GUARD_MS)
+
+
+def test_peer_close_in_data_mode(emulator, runtime, dialect, tcp_echo):
+    def bye(conn):
+        conn.sendall(b"bye" * 100)
+        conn.shutdown(socket.SHUT_WR)
+        conn.recv(1)
+
+    with loopback.TcpServer(bye) as srv:
+        run_scenario(emu_for(emulator, dialect), runtime, dialect, "transparent_peer_close",
+                     port=srv.port, echo_port=tcp_echo.port, guard_ms=GUARD_MS)
