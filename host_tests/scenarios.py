@@ -23,11 +23,19 @@ def _check(got_mv, n, pending):
             pending[0] = head[k:]
 
 
-def echo_stream(m, port, mode="push", size=1 << 20, chunk=4096, window=8192):
+def make_tls(ca="", verify=1, ignore_time=0, client=0):
+    """An atmodem.TLS from the harness's plain arguments (the runner passes strings/ints)."""
+    if not ca and verify:
+        return None
+    extra = {"client_cert": "client.crt", "client_key": "client.key"} if client else {}
+    return atmodem.TLS(ca=ca or None, verify=bool(verify), ignore_time=bool(ignore_time), **extra)
+
+
+def echo_stream(m, port, mode="push", size=1 << 20, chunk=4096, window=8192, host="127.0.0.1", **tls):
     """size random bytes through a TCP echo server; every byte back, in order."""
-    s = m.socket(atmodem.SOCK_STREAM, mode=mode, rxbuf=16384)
+    s = m.socket(atmodem.SOCK_STREAM, mode=mode, rxbuf=16384, tls=make_tls(**tls))
     s.settimeout(30)
-    s.connect(("127.0.0.1", port))
+    s.connect((host, port))
     pending = []
     buf = bytearray(4096)
     mv = memoryview(buf)
@@ -248,7 +256,20 @@ def transparent_peer_close(m, port, echo_port):
     assert echo_stream(m, echo_port, "push", size=4096) == 4096  # the modem is usable again
 
 
+def tls_refused(m, port, host="localhost", **tls):
+    """The handshake must fail with an error that names the open and the module's answer."""
+    s = m.socket(tls=make_tls(**tls))
+    s.settimeout(30)
+    try:
+        s.connect((host, port))
+    except OSError as e:
+        assert "+SSLOPEN" in str(e) and "TLS" in str(e), str(e)
+        return str(e)
+    raise AssertionError("TLS connection accepted")
+
+
 ALL = {
+    "tls_refused": tls_refused,
     "transparent_tricky": transparent_tricky,
     "transparent_cycle": transparent_cycle,
     "transparent_peer_close": transparent_peer_close,

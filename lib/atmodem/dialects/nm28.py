@@ -94,7 +94,11 @@ class NM28(Dialect):
         self.m.command(cmd)
         self.m.wait_for(lambda: sock.opened is not None, timeout_ms, cmd.decode())
         if not sock.opened:
-            raise self.open_failed(cmd.decode(), sock.open_answer.decode())
+            why = sock.open_answer.decode()
+            if sock.tls is not None:
+                why += (" (TLS handshake or certificate check failed: check ca=, the server's"
+                        " name and validity dates, client_cert=/client_key=, the module's clock)")
+            raise self.open_failed(cmd.decode(), why)
         if sock.mode == "transparent":
             self.resume(sock)
         else:
