@@ -268,7 +268,44 @@ def tls_refused(m, port, host="localhost", **tls):
     raise AssertionError("TLS connection accepted")
 
 
+def tcp_listener(m, port, in_turn=3, at_once=2, mode="push"):
+    """Serve clients one after another, then several at once: each line comes back upper."""
+    srv = m.socket(mode=mode)
+    srv.settimeout(30)
+    srv.bind(("0.0.0.0", port))
+    srv.listen()
+    for _ in range(in_turn):
+        conn, addr = srv.accept()
+        assert addr[0] == "127.0.0.1", addr
+        conn.settimeout(20)
+        conn.sendall(conn.readline().upper())
+        conn.close()
+    conns = [srv.accept()[0] for _ in range(at_once)]
+    lines = []
+    for c in conns:
+        c.settimeout(20)
+        lines.append(c.readline())
+    for c, line in zip(conns, lines):
+        c.sendall(line.upper())
+    for c in conns:
+        c.close()
+    srv.close()
+    return in_turn + at_once
+
+
+def udp_service(m, port, count=3):
+    s = m.socket(atmodem.SOCK_DGRAM)
+    s.settimeout(30)
+    s.bind(("0.0.0.0", port))
+    for _ in range(count):
+        d, addr = s.recvfrom(1500)
+        s.sendto(d.upper(), addr)
+    s.close()
+
+
 ALL = {
+    "tcp_listener": tcp_listener,
+    "udp_service": udp_service,
     "tls_refused": tls_refused,
     "transparent_tricky": transparent_tricky,
     "transparent_cycle": transparent_cycle,

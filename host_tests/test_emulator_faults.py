@@ -279,3 +279,31 @@ def test_escape_hold_and_resume(online):
         c.send(b"back")
         assert srv.wait(4, 5)  # in data mode again: the bytes go to the peer
         c.silent(0.1)
+
+
+def test_close_sends_what_the_module_accepted_then_fin(online):
+    """SEND SUCCESS then an immediate close: the peer still gets every byte, then EOF."""
+    w, emu, c = online
+    got = []
+    done = threading.Event()
+
+    def handler(conn):
+        data = b""
+        while True:
+            d = conn.recv(65536)
+            if not d:
+                break
+            data += d
+        got.append(data)
+        done.set()
+
+    with loopback.TcpServer(handler) as srv:
+        w.open_tcp(c, srv.port)
+        for _ in range(4):
+            w.send(c, b"z" * 1000)
+        if w.name == "nm28":
+            c.cmd("AT+IPCLOSE=1", b"\r\n+IPCLOSE: 1\r\n\r\nOK\r\n")
+        else:
+            c.cmd("AT+MIPCLOSE=1", b"\r\nOK\r\n\r\n+MIPCLOSE: 1,0\r\n")
+        assert done.wait(5)
+    assert got == [b"z" * 4000]

@@ -17,10 +17,12 @@ try:
     EISCONN = getattr(errno, "EISCONN", 106)
     EHOSTUNREACH = getattr(errno, "EHOSTUNREACH", 113)
     ENETDOWN = getattr(errno, "ENETDOWN", 100)
+    EDESTADDRREQ = getattr(errno, "EDESTADDRREQ", 89)
+    EMSGSIZE = getattr(errno, "EMSGSIZE", 90)
 except ImportError:  # pragma: no cover - every port ships errno
     ETIMEDOUT, EAGAIN, ECONNRESET, ECONNREFUSED, ENOTCONN, EIO = 110, 11, 104, 111, 107, 5
     ENOBUFS, EMFILE, EBADF, EBUSY, EINVAL, EISCONN = 105, 24, 9, 16, 22, 106
-    EHOSTUNREACH, ENETDOWN = 113, 100
+    EHOSTUNREACH, ENETDOWN, EDESTADDRREQ, EMSGSIZE = 113, 100, 89, 90
 
 
 class ModemError(OSError):

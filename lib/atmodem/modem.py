@@ -378,6 +378,24 @@ class Modem:
             raise
         sock.state = OPEN
 
+    def open_server(self, sock):
+        """A TCP listener (listen) or a bound UDP socket (bind) on the module."""
+        if self.ip is None:
+            raise ModemError(ENETDOWN, "no data bearer: call modem.attach() first")
+        d = self.dialect
+        if not hasattr(d, "listen"):
+            raise NotImplementedError("the %s manual documents no server sockets" % d.NAME)
+        sock.id = d.free_id()
+        d.socks[sock.id] = sock
+        sock.state = OPENING
+        try:
+            d.listen(sock)
+        except BaseException:
+            d.release(sock)
+            sock.state = CLOSED
+            raise
+        sock.state = OPEN
+
     def close_socket(self, sock):
         d = self.dialect
         try:

@@ -6,7 +6,7 @@ the modem services the line while a call waits.
 from .compat import const
 from .dialects.base import check_port, check_text
 from .errors import (
-    EAGAIN, EBADF, EISCONN, ENOBUFS, ENOTCONN, ETIMEDOUT, ModemError,
+    EAGAIN, EBADF, EDESTADDRREQ, EINVAL, EISCONN, EMSGSIZE, ENOBUFS, ENOTCONN, ETIMEDOUT, ModemError,
 )
 from .ring import Ring
 
@@ -55,6 +55,10 @@ class Socket:
         self.closing = False
         self.close_done = False
         self.suspended = False  # transparent socket in command mode (data waits in the module)
+        self.lport = 0
+        self.listening = False  # a TCP LISTENER; accepted clients queue in _incoming
+        self.service = False  # a bound UDP socket (UDP SERVICE): every send names its peer
+        self._incoming = []
         self._eof = False
         self._error = None
         self._lost = 0
@@ -134,6 +138,59 @@ class Socket:
             raise ValueError("host must not be empty")
         self._m.open_socket(self, host, port)
 
+    def bind(self, addr):
+        host, port = addr
+        if host not in ("", "0.0.0.0"):
+            raise ValueError("the module listens on all its addresses: bind to '0.0.0.0'")
+        check_port(port)
+        if self.state != CLOSED:
+            raise ModemError(EISCONN, "socket is already open")
+        self.lport = port
+        if not self.stream:
+            self._m.open_server(self)  # a bound UDP socket receives from anyone at once
+
+    def listen(self, backlog=1):
+        if not self.stream:
+            raise ModemError(EISCONN, "listen() is for SOCK_STREAM sockets")
+        if not self.lport:
+            raise ModemError(EDESTADDRREQ, "bind((\"0.0.0.0\", port)) before listen()")
+        if self.mode == "transparent":
+            raise ValueError("a listener cannot be transparent; accept() and use push or buffer")
+        self._m.open_server(self)
+
+    def accept(self):
+        """(socket, (ip, port)) for the next client; waits like recv for the timeout."""
+        if not self.listening:
+            raise ModemError(EINVAL, "accept() on a socket that is not listening")
+        m = self._m
+        clock = m.clock
+        t = self._timeout
+        deadline = None if not t else clock.ticks_add(clock.ticks_ms(), int(t * 1000))
+        while not self._incoming:
+            if self._error is not None:
+                raise self._error
+            if t == 0:
+                m.poll(0)
+                if not self._incoming:
+                    raise ModemError(EAGAIN, "no client yet")
+                break
+            wait = 1000 if deadline is None else clock.ticks_diff(deadline, clock.ticks_ms())
+            if wait <= 0:
+                raise ModemError(ETIMEDOUT, "accept timed out after %s s" % t)
+            m.poll(wait)
+        return self._incoming.pop(0)
+
+    def incoming(self, sid, addr):
+        """From the dialect: the module accepted a client as socket sid."""
+        conn = Socket(self._m, AF_INET, SOCK_STREAM, self.mode, None, self._rxcap)
+        conn.id = sid
+        conn.state = OPEN
+        conn.opened = True
+        conn.peer = addr
+        conn.lport = self.lport
+        self._incoming.append((conn, addr))
+        return conn
+
     def settimeout(self, seconds):
         if seconds is not None and seconds < 0:
             raise ValueError("timeout must be None or >= 0")
@@ -197,6 +254,16 @@ class Socket:
     def sendto(self, data, addr):
         if self.stream:
             raise ModemError(EISCONN, "sendto on a stream socket")
+        if self.service:
+            host, port = addr
+            check_text(host, "host")
+            check_port(port)
+            self._check_send()
+            mv = memoryview(data)
+            d = self._m.dialect
+            if len(mv) > d.max_send(self):
+                raise ModemError(EMSGSIZE, "datagram of %d bytes: the module sends at most %d" % (len(mv), d.max_send(self)))
+            return d.send(self, mv, (host, port))
         if self.state == CLOSED:
             self.connect(addr)
         elif tuple(addr) != self.peer:

@@ -9,6 +9,7 @@ blocks while holding it except through `self.cond.wait`.
 from __future__ import annotations
 
 import heapq
+import socket
 import itertools
 import threading
 import time
@@ -170,6 +171,7 @@ class Sock:
         self.hold = False  # fault: network stops taking data
         self.xoff = False
         self.dead = False
+        self.aborted = False
         self.buffered = False  # received data waits in the module (else goes to the UART)
         self.transparent = False
         self.notified = False  # buffer-mode "data waiting" URC sent and not yet drained
@@ -248,7 +250,9 @@ class Sock:
             with m.cond:
                 m.cond.wait_for(lambda: self.dead or (self.txq and not self.hold))
                 if self.dead:
-                    return
+                    rest = [] if (self.aborted or self.hold) else list(self.txq)
+                    self.txq.clear()
+                    break
                 data, addr = self.txq.pop(0)
             try:
                 self.conn.send_all(data, addr)
@@ -262,19 +266,33 @@ class Sock:
                 m.cond.notify_all()
                 if not self.dead:
                     m.tx_drained(self)
+        # Closed by the host: what the module accepted still goes out, then the FIN.
+        try:
+            for data, addr in rest:
+                self.conn.send_all(data, addr)
+        except OSError:
+            pass
+        if not self.aborted:
+            self.conn.close()
 
     def kill(self, abort: bool = False) -> None:
-        """Stop the threads and release the host socket."""
+        """Stop the threads and release the host socket (abort: RST, queued data dropped;
+        otherwise the sender thread sends what is queued and closes)."""
         self.dead = True
+        self.aborted = abort
         self.state = "closed"
         self.m.cond.notify_all()
-        for s in (self.conn, self.listener):
-            if s is None:
-                continue
-            if abort and isinstance(s, netconn.Conn):
-                s.abort()
-            else:
-                s.close()
+        if self.listener is not None:
+            self.listener.close()
+        if self.conn is None:
+            return
+        if abort:
+            self.conn.abort()
+            return
+        try:  # wake the reader (no FIN yet: the sender closes after the queue)
+            self.conn.sock.shutdown(socket.SHUT_RD)
+        except OSError:
+            pass
 
 
 class Module:

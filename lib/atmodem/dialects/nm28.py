@@ -2,6 +2,7 @@
 import binascii
 
 from ..errors import EIO, ECONNRESET, ATError, LinkError
+from ..socket import CLOSING
 from .base import Dialect, ints, last_int, unquote
 
 _MODE = {"buffer": 0, "push": 1, "hex": 1, "transparent": 2}
@@ -59,6 +60,19 @@ class NM28(Dialect):
             s = self.socks.get(last_int(line))
             if s is not None:
                 s.readable = True
+        elif line.startswith(b'+IPURC: "incoming",'):
+            # +IPURC: "incoming",<new id>,<listener id>,"<ip>",<port>
+            f = line[19:].split(b",")
+            try:
+                sid, lid, addr = int(f[0]), int(f[1]), (unquote(f[2]).decode(), int(f[3]))
+            except (ValueError, IndexError):
+                return
+            lsock = self.socks.get(lid)
+            old = self.socks.get(sid)
+            # The id of a socket we are closing is free on the module as soon as it said
+            # +IPCLOSE, which may be in the same chunk as this URC.
+            if lsock is not None and lsock.listening and (old is None or old.state == CLOSING):
+                self.socks[sid] = lsock.incoming(sid, addr)
         elif line.startswith((b'+IPURC: "closed"', b'+SSLURC: "closed"')):
             s = self.socks.get(last_int(line))
             if s is not None:
@@ -117,16 +131,32 @@ class NM28(Dialect):
         tag = b"+SSLURC" if sock.tls else b"+IPURC"
         return b'\r\nNO CARRIER\r\n\r\n%s: "closed",%d\r\n' % (tag, sock.id)
 
+    def listen(self, sock):
+        """TCP LISTENER (listen) or UDP SERVICE (bind) on lport [SPEC: Quectel pattern]."""
+        kind = b"TCP LISTENER" if sock.stream else b"UDP SERVICE"
+        cmd = b'AT+IPOPEN=%d,"%s","0.0.0.0",0,%d,0' % (sock.id, kind, sock.lport)
+        self.m.command(cmd)
+        self.m.wait_for(lambda: sock.opened is not None, _OPEN_MS, cmd.decode())
+        if not sock.opened:
+            raise self.open_failed(cmd.decode(), sock.open_answer.decode() + " (port in use?)")
+        if sock.stream:
+            sock.listening = True
+        else:
+            sock.service = True
+        # Accepted clients take the listener's mode [SPEC].
+        self.m.command(b"AT+IPSWTMD=%d,%d" % (sock.id, _MODE[sock.mode]))
+
     def max_send(self, sock):
         return self.HEX_SEND if sock.mode == "hex" else self.MAX_SEND
 
-    def send(self, sock, mv):
+    def send(self, sock, mv, peer=None):
         n = len(mv)
+        to = b',"%s",%d' % (peer[0].encode(), peer[1]) if peer is not None else b""
         if sock.mode == "hex":
-            cmd = b'AT+IPSENDEX=%d,"%s"' % (sock.id, binascii.hexlify(mv))
+            cmd = b'AT+IPSENDEX=%d,"%s"%s' % (sock.id, binascii.hexlify(mv), to)
             c = self.m.command(cmd, prefix=b"SEND ", check=False)
         else:
-            cmd = b"AT+IPSEND=%d,%d" % (sock.id, n)
+            cmd = b"AT+IPSEND=%d,%d%s" % (sock.id, n, to)
             c = self.m.command(
                 cmd, prefix=(b"NETWRITE:", b"SSLNETWRITE:", b"SEND "), prompt=b"CONNECT",
                 payload=mv, check=False,
