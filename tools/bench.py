@@ -22,21 +22,22 @@ import atmodem  # noqa: E402
 from tools import build_mpy, loopback  # noqa: E402
 from tools.emulator import Emulator  # noqa: E402
 
-MODES = ("push", "hex", "buffer")
+MODES = ("push", "hex", "buffer", "transparent")
+TLS_MODES = ("push", "buffer", "transparent")
 
 
 def modem_on(emu, dialect):
-    m = atmodem.Modem(atmodem.hal.open_serial(emu.path), dialect=dialect)
+    m = atmodem.Modem(atmodem.hal.open_serial(emu.path), dialect=dialect, guard_ms=250)
     m.start()
     m.attach(apn="cmnet")
     return m
 
 
-def download(m, mode, size):
-    with loopback.source_server(size) as src:
-        s = m.socket(atmodem.SOCK_STREAM, mode=mode, rxbuf=32768)
+def download(m, mode, size, tls=None):
+    with loopback.source_server(size, tls=tls and tls[1]) as src:
+        s = m.socket(atmodem.SOCK_STREAM, mode=mode, rxbuf=32768, tls=tls and tls[0])
         s.settimeout(120)
-        s.connect(("127.0.0.1", src.port))
+        s.connect(("localhost", src.port))
         buf = bytearray(8192)
         s.send(b"g")
         t0 = time.monotonic()
@@ -51,11 +52,11 @@ def download(m, mode, size):
         return (got - first) / dt
 
 
-def upload(m, mode, size):
-    with loopback.SinkServer() as sink:
-        s = m.socket(atmodem.SOCK_STREAM, mode=mode)
+def upload(m, mode, size, tls=None):
+    with loopback.SinkServer(tls=tls and tls[1]) as sink:
+        s = m.socket(atmodem.SOCK_STREAM, mode=mode, tls=tls and tls[0])
         s.settimeout(120)
-        s.connect(("127.0.0.1", sink.port))
+        s.connect(("localhost", sink.port))
         data = os.urandom(size)
         t0 = time.monotonic()
         s.sendall(data)
@@ -66,21 +67,38 @@ def upload(m, mode, size):
         return size / dt
 
 
+def tls_setup(cert_dir):
+    """A CA and a server certificate for localhost (trustme); the module trusts ca.crt."""
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(os.path.join(cert_dir, "ca.crt"))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("localhost").configure_cert(ctx)
+    return atmodem.TLS(ca="ca.crt"), ctx
+
+
 def throughput(bauds, sizes):
     print("throughput as a fraction of the UART line rate (baud/10 bytes/s each way)")
-    print("%-6s %-7s %-8s %10s %10s" % ("module", "baud", "mode", "download", "upload"))
-    for baud in bauds:
-        size = sizes[baud]
-        for dialect in ("nm28", "l610"):
-            for mode in MODES:
-                with Emulator(dialect, baud=baud, async_delay=0.005) as emu:
+    print("%-6s %-7s %-16s %10s %10s" % ("module", "baud", "mode", "download", "upload"))
+    rows = [(d, mode, False) for d in ("nm28", "l610") for mode in MODES]
+    rows += [("nm28", mode, True) for mode in TLS_MODES]
+    with tempfile.TemporaryDirectory() as cert_dir:
+        tls = tls_setup(cert_dir)
+        for baud in bauds:
+            size = sizes[baud]
+            for dialect, mode, use_tls in rows:
+                with Emulator(dialect, baud=baud, async_delay=0.005, guard_time=0.2, cert_dir=cert_dir) as emu:
                     emu.wait_idle()
                     m = modem_on(emu, dialect)
                     line = baud / 10
-                    d = download(m, mode, size) / line
-                    u = upload(m, mode, size) / line
+                    d = download(m, mode, size, tls if use_tls else None) / line
+                    u = upload(m, mode, size, tls if use_tls else None) / line
                     m.close()
-                print("%-6s %-7d %-8s %10.3f %10.3f" % (dialect, baud, mode, d, u), flush=True)
+                name = mode + (" TLS" if use_tls else "")
+                print("%-6s %-7d %-16s %10.3f %10.3f" % (dialect, baud, name, d, u), flush=True)
 
 
 def micropython_costs(size):

@@ -99,7 +99,7 @@ class UdpEcho:
         self.close()
 
 
-def source_server(size: int, chunk: int = 16384) -> TcpServer:
+def source_server(size: int, chunk: int = 16384, tls: Optional[ssl.SSLContext] = None) -> TcpServer:
     """Sends size pseudo-random bytes to each client once it has sent one byte (so the
     clock can start after connect), then closes (download benchmarks)."""
     import os
@@ -115,7 +115,7 @@ def source_server(size: int, chunk: int = 16384) -> TcpServer:
         conn.shutdown(socket.SHUT_WR)
         conn.recv(1)
 
-    srv = TcpServer(handler)
+    srv = TcpServer(handler, tls)
     srv.data = data  # type: ignore[attr-defined]
     return srv
 
@@ -123,10 +123,10 @@ def source_server(size: int, chunk: int = 16384) -> TcpServer:
 class SinkServer(TcpServer):
     """Counts what each client sends; `wait(n)` blocks until n bytes arrived (uploads)."""
 
-    def __init__(self):
+    def __init__(self, tls: Optional[ssl.SSLContext] = None):
         self.received = 0
         self.cond = threading.Condition()
-        super().__init__(self._sink)
+        super().__init__(self._sink, tls)
 
     def _sink(self, conn: socket.socket) -> None:
         while True:

@@ -16,17 +16,25 @@ OUT_LIMIT = 16384
 
 
 class Pacer:
-    """Holds a byte stream to N baud, 10 bits a byte, against the wall clock."""
+    """Holds a byte stream to N baud, 10 bits a byte, against the wall clock.
+
+    While the line stays busy, sleep overshoot is paid back (the schedule is kept), so a
+    long transfer runs at the line rate; after the line was idle the schedule restarts at
+    now, so idle time is never banked into a burst faster than a real UART."""
 
     def __init__(self, baud: Optional[int]):
         self.baud = baud
+        self._next = 0.0
+
+    def idle(self) -> None:
         self._next = 0.0
 
     def wait(self, nbytes: int) -> None:
         if not self.baud:
             return
         now = time.monotonic()
-        self._next = max(self._next, now) + nbytes * 10.0 / self.baud
+        start = self._next if self._next else now
+        self._next = max(start, now - 0.05) + nbytes * 10.0 / self.baud
         delay = self._next - now
         if delay > 0.0005:
             time.sleep(delay)
@@ -120,7 +128,10 @@ class Line:
 
     def _read_pty(self) -> None:
         while not self._closed:
-            r, _, _ = select.select([self.master, self._wake_r], [], [])
+            r, _, _ = select.select([self.master, self._wake_r], [], [], 0)
+            if not r:
+                self._rx_pacer.idle()
+                r, _, _ = select.select([self.master, self._wake_r], [], [])
             if self._closed or self._wake_r in r:
                 return
             try:
@@ -173,6 +184,8 @@ class Line:
     def _write_loop(self) -> None:
         while True:
             with self._cond:
+                if not self._out:
+                    self._tx_pacer.idle()
                 self._cond.wait_for(lambda: self._out or self._closed)
                 if self._closed:
                     return
