@@ -99,3 +99,33 @@ def test_bind_arguments_are_checked(emulator):
     with pytest.raises(OSError, match="bind"):
         m.socket().listen()
     m.close()
+
+
+def test_client_announced_before_the_listener_open_result(emulator):
+    """Some firmware reports +IPURC "incoming" before +IPOPEN of the listener."""
+    import atmodem
+    from host_tests.fakes import FakeClock, ScriptedUART, basic_answers
+
+    clock = FakeClock()
+
+    def extra(data):
+        if data.startswith(b'AT+IPOPEN=0,"TCP LISTENER"'):
+            return b'\r\nOK\r\n\r\n+IPURC: "incoming",1,0,"10.9.8.7",4321\r\n\r\n+IPOPEN: 0,0\r\n'
+        if data == b"AT+CGPADDR=1\r":
+            return b'\r\n+CGPADDR: 1,"10.0.0.2"\r\n\r\nOK\r\n'
+        if data == b"AT+CPIN?\r":
+            return b"\r\n+CPIN: READY\r\n\r\nOK\r\n"
+        if data == b"AT+CSQ\r":
+            return b"\r\n+CSQ: 20,99\r\n\r\nOK\r\n"
+        if data == b"AT+CGREG?\r":
+            return b"\r\n+CGREG: 0,1\r\n\r\nOK\r\n"
+        return None
+
+    m = atmodem.Modem(ScriptedUART(clock, basic_answers(extra)), "nm28", clock=clock)
+    m.attach()
+    srv = m.socket()
+    srv.bind(("0.0.0.0", 80))
+    srv.listen()
+    srv.settimeout(0)
+    conn, addr = srv.accept()
+    assert addr == ("10.9.8.7", 4321) and conn.id == 1

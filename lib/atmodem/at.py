@@ -164,6 +164,9 @@ class Engine:
         self.data_target = None
         self.watch_ok = False
 
+    def holding(self):
+        return bool(self._hold)
+
     def flush_hold(self):
         """The line went quiet: a held tail was data after all."""
         if self._hold and self.data_target is not None:

@@ -55,6 +55,9 @@ class Modem:
         self.registration = None
         self.csq = None
         self.guard_ms = guard_ms  # +++ guard silence [seed: 1 s]
+        # Data mode: a tail that could begin NO CARRIER is data once the line pauses this
+        # long (the module writes its own NO CARRIER sequence in one go).
+        self.hold_ms = 20
         self.data_sock = None  # the socket whose bytes the UART carries (transparent mode)
         self.last_write = self.clock.ticks_ms()
 

@@ -312,7 +312,9 @@ class Socket:
                 wait = clock.ticks_diff(deadline, clock.ticks_ms())
                 if wait <= 0:
                     raise ModemError(ETIMEDOUT, "socket %d: %s timed out after %s s" % (self.id, what, t))
-            if not m.poll(min(wait, 200)) and m.data_sock is self:
+            if m.data_sock is self and m.engine.holding():
+                wait = min(wait, m.hold_ms)
+            if not m.poll(wait) and m.data_sock is self:
                 m.engine.flush_hold()  # quiet line: a held tail was data
         return True
 

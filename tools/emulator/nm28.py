@@ -148,8 +148,12 @@ class NM28(Module):
             del self.socks[sock.id]
             return self.later(self.cfg.async_delay, self.urc, "+IPOPEN: %d,%d" % (sock.id, e.code))
         sock.state = "listening"
-        self.later(self.cfg.async_delay, self.urc, "+IPOPEN: %d,0" % sock.id)
-        netconn.spawn(self._accept_loop, sock)
+
+        def opened():
+            self.urc("+IPOPEN: %d,0" % sock.id)
+            netconn.spawn(self._accept_loop, sock)  # clients are announced after the open
+
+        self.later(self.cfg.async_delay, opened)
 
     def _accept_loop(self, lsock: Sock) -> None:
         while True:

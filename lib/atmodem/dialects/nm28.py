@@ -135,14 +135,14 @@ class NM28(Dialect):
         """TCP LISTENER (listen) or UDP SERVICE (bind) on lport [SPEC: Quectel pattern]."""
         kind = b"TCP LISTENER" if sock.stream else b"UDP SERVICE"
         cmd = b'AT+IPOPEN=%d,"%s","0.0.0.0",0,%d,0' % (sock.id, kind, sock.lport)
+        # A module may announce a first client before the listener's own +IPOPEN.
+        sock.listening = sock.stream
         self.m.command(cmd)
         self.m.wait_for(lambda: sock.opened is not None, _OPEN_MS, cmd.decode())
         if not sock.opened:
+            sock.listening = False
             raise self.open_failed(cmd.decode(), sock.open_answer.decode() + " (port in use?)")
-        if sock.stream:
-            sock.listening = True
-        else:
-            sock.service = True
+        sock.service = not sock.stream
         # Accepted clients take the listener's mode [SPEC].
         self.m.command(b"AT+IPSWTMD=%d,%d" % (sock.id, _MODE[sock.mode]))
 
