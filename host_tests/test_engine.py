@@ -155,7 +155,7 @@ def test_l610_early_ok_waits_for_the_send_confirmation():
     assert c.ok()
 
 
-def test_echo_of_own_command_is_dropped_and_stray_echo_reported():
+def test_echo_of_own_command_is_dropped_and_reported_only_when_echo_should_be_off():
     e, h = engine_for()
     c = Command(b"ATE0")
     e.start(c)
@@ -163,7 +163,12 @@ def test_echo_of_own_command_is_dropped_and_stray_echo_reported():
     assert c.ok()
     e.pending = None
     e.feed(b"AT+FOO\r")
-    assert h.echoes == [b"AT+FOO"] and h.urcs == []
+    assert e.echoes == 1 and h.echoes == [] and h.urcs == []  # noise is not a reset sign
+    e.echo_on = False
+    c = Command(b"AT+CSQ", prefix=b"+CSQ:")
+    e.start(c)
+    e.feed(b"AT+CSQ\r\r\n+CSQ: 1,2\r\n\r\nOK\r\n")
+    assert c.ok() and h.echoes == [b"AT+CSQ"]  # our own echo after ATE0: the module reset
 
 
 def test_boot_urc_starting_with_at_is_a_urc_not_an_echo():

@@ -78,6 +78,7 @@ class Engine:
         self.escaped = False
         self.overflows = 0
         self.echoes = 0
+        self.echo_on = True  # the modem clears it after ATE0
 
     def reset(self):
         """Forget any partial line or payload (after a reboot or a resync)."""
@@ -282,7 +283,9 @@ class Engine:
         p = self.pending
         if p is not None and not p.done:
             if line == p.text:
-                return  # our own command echoed
+                if not self.echo_on:
+                    self.h.echo(line)  # echo came back by itself: the module reset
+                return
             if line == OK:
                 if p.need is None:
                     p.result = line
@@ -306,8 +309,7 @@ class Engine:
                     p.need = None  # the confirmation is in: the next OK is final
                 return
         if line[:2] in (b"AT", b"at") and not line.startswith(self.urc_prefixes):
-            self.echoes += 1  # echo of a command nobody is waiting for (echo back on: reboot?)
-            self.h.echo(line)
+            self.echoes += 1  # an echo nobody waits for, or noise: only our own echo counts
             return
         self.h.urc(line)
 

@@ -35,7 +35,8 @@ def _is_ipv4(host):
 
 
 class Modem:
-    def __init__(self, uart, dialect=None, clock=None, trace=None, rxbuf=1024, guard_ms=1000):
+    def __init__(self, uart, dialect=None, clock=None, trace=None, rxbuf=1024, guard_ms=1000,
+                 power=None, auto_reattach=False):
         self.uart = uart
         self.clock = clock or Clock()
         self.trace = trace  # trace(direction, bytes): '>' to the module, '<' from it
@@ -58,6 +59,11 @@ class Modem:
         # Data mode: a tail that could begin NO CARRIER is data once the line pauses this
         # long (the module writes its own NO CARRIER sequence in one go).
         self.hold_ms = 20
+        self.flow_wait_ms = 30000  # XOFF / full send buffer: give up after this [seed: 30 s]
+        self.power = power  # hal.pins.Power, optional
+        self.auto_reattach = auto_reattach
+        self.rebooted = False  # seen a reset: bring the module back before the next call
+        self._attach_args = None
         self.data_sock = None  # the socket whose bytes the UART carries (transparent mode)
         self.last_write = self.clock.ticks_ms()
 
@@ -139,23 +145,43 @@ class Modem:
             e.pending = None
         if check and not c.ok():
             raise ATError(text.decode(), c.result.decode())
+        if c.ok() and text.upper() in (b"ATE0", b"ATE1"):
+            e.echo_on = text.upper() == b"ATE1"  # echo on by request is not a reset sign
         return c
 
     # ---------------------------------------------------------------- events from the line
     def on_echo(self, line):
-        pass
+        """Our own command echoed although we turned echo off: the module reset (echo is
+        on after boot) without us seeing its boot URCs."""
+        if self.started and not self.rebooted:
+            self._lost_module("echo came back on")
 
     def on_boot_urc(self, line):
         """The module rebooted: sockets and the data bearer are gone."""
-        self.reboots += 1
         p = self.engine.pending
         if p is not None and not p.done:
             p.result = b"no answer: the module rebooted (" + line + b")"
             p.done = True  # it never will answer now
+        self._lost_module(line.decode())
+
+    def _lost_module(self, why):
+        self.reboots += 1
         if self.started:
-            self._fail_all(LinkError(ECONNRESET, "the module rebooted (%s)" % line.decode()))
+            self._fail_all(LinkError(ECONNRESET, "the module rebooted (%s)" % why))
+            self.rebooted = True
         self.ip = None
+        self.data_sock = None
+        self.engine.echo_on = True
         self.state = "off"
+
+    def ensure_up(self):
+        """After a module reset: sync, echo off, errors on, and attach again if asked to."""
+        if not self.rebooted:
+            return
+        self.rebooted = False
+        self.start()
+        if self.auto_reattach and self._attach_args is not None:
+            self.attach(*self._attach_args)
 
     def on_registration(self, line):
         self.registration = line
@@ -292,7 +318,9 @@ class Modem:
         for value, what in ((apn, "APN"), (user, "user"), (password, "password")):
             if value is not None:
                 check_text(value, what)
-        if not self.started:
+        self._attach_args = (apn, user, password, timeout, progress)
+        if not self.started or self.rebooted:
+            self.rebooted = False
             self.start()
         clock = self.clock
         deadline = clock.ticks_add(clock.ticks_ms(), int(timeout * 1000))
@@ -336,11 +364,39 @@ class Modem:
                     pass
             return False
 
-        until("registration", b"AT+CGREG?", (b"+CGREG:", b"+CEREG:"), registered)
+        def either(c):
+            # CGREG or, on LTE, CEREG: one of them at 1 or 5 is enough [seed]
+            if registered(c):
+                return True
+            c2 = self.command(b"AT+CEREG?", prefix=b"+CEREG:", check=False)
+            c.lines += c2.lines
+            return c2.ok() and registered(c2)
+
+        until("registration", b"AT+CGREG?", (b"+CGREG:", b"+CEREG:"), either)
         self.state = "registered"
         self.ip = self.dialect.attach(apn, user, password, max(1000, left()), step)
         self.state = "attached"
         return self.ip
+
+    # ---------------------------------------------------------------- power
+    def power_off(self):
+        """AT+CPWROFF, then 1 s before power may be cut [seed]; the power key if it will
+        not answer. Sockets and the bearer are gone."""
+        try:
+            self.command(b"AT+CPWROFF", timeout_ms=1000)
+            self.clock.sleep_ms(1000)
+        except OSError:
+            if self.power is not None and not self.power.press_key(self.clock, off=True):
+                self.power.reset(self.clock)
+        self._lost_module("powered off")
+        self.rebooted = False
+        self.started = False
+
+    def power_on(self, timeout=30):
+        """Press the power key (or pulse reset) and bring the module up again."""
+        if self.power is None or not (self.power.press_key(self.clock) or self.power.reset(self.clock)):
+            raise ModemError(EINVAL, "no power key or reset pin configured (Modem(power=...))")
+        self.start(timeout=timeout)
 
     def detach(self):
         self.dialect.detach()
@@ -360,6 +416,7 @@ class Modem:
         return Socket(self, af, type, mode, tls, rxbuf)
 
     def open_socket(self, sock, host, port):
+        self.ensure_up()
         if self.ip is None:
             raise ModemError(ENETDOWN, "no data bearer: call modem.attach() first")
         d = self.dialect
@@ -383,6 +440,7 @@ class Modem:
 
     def open_server(self, sock):
         """A TCP listener (listen) or a bound UDP socket (bind) on the module."""
+        self.ensure_up()
         if self.ip is None:
             raise ModemError(ENETDOWN, "no data bearer: call modem.attach() first")
         d = self.dialect
@@ -419,6 +477,7 @@ class Modem:
         if _is_ipv4(host):
             ips = [host]
         else:
+            self.ensure_up()
             if self.ip is None:
                 raise ModemError(ENETDOWN, "no data bearer: call modem.attach() first")
             ips = self.dialect.resolve(host)

@@ -6,7 +6,7 @@ the modem services the line while a call waits.
 from .compat import const
 from .dialects.base import check_port, check_text
 from .errors import (
-    EAGAIN, EBADF, EDESTADDRREQ, EINVAL, EISCONN, EMSGSIZE, ENOBUFS, ENOTCONN, ETIMEDOUT, ModemError,
+    EAGAIN, EBADF, ECONNRESET, EDESTADDRREQ, EINVAL, EISCONN, EMSGSIZE, ENOBUFS, ENOTCONN, ETIMEDOUT, LinkError, ModemError,
 )
 from .ring import Ring
 
@@ -236,13 +236,30 @@ class Socket:
             return len(mv)
         d = self._m.dialect
         n = d.max_send(self)
-        return d.send(self, mv[:n] if len(mv) > n else mv)
+        try:
+            return d.send(self, mv[:n] if len(mv) > n else mv)
+        except ModemError as err:
+            # A refused send is often the first sign of a lost connection: its URC may be
+            # a moment behind. Say that, rather than only the command's answer.
+            if not self.ended():
+                self._m.idle(100)
+            if self.ended() and not isinstance(err, LinkError):
+                raise LinkError(ECONNRESET, "socket %d: the connection was closed while sending (%s)" % (self.id, err))
+            raise
 
     def sendall(self, data):
+        """All of data, or an OSError whose `sent` says how many bytes the module confirmed
+        (a byte is never counted unless the module confirmed it)."""
         mv = memoryview(data)
         sent = 0
         while sent < len(mv):
-            sent += self.send(mv[sent:])
+            try:
+                sent += self.send(mv[sent:])
+            except OSError as err:
+                err.sent = sent
+                if isinstance(err, ModemError):
+                    err.message += " [sendall: %d of %d bytes confirmed]" % (sent, len(mv))
+                raise
 
     def write(self, data, n=None):
         mv = memoryview(data)

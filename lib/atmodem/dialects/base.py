@@ -4,7 +4,7 @@ A dialect knows one module's words and nothing about UARTs; it talks to the line
 through `self.m.command(...)` and `self.m.wait_for(...)`.
 """
 from ..at import DISCARD
-from ..errors import EINVAL, ATError, ConnectError, ECONNREFUSED, ModemError
+from ..errors import EINVAL, ETIMEDOUT, ATError, ConnectError, ECONNREFUSED, LinkError, ModemError
 
 
 def ints(text):
@@ -113,6 +113,17 @@ class Dialect:
 
     def start(self):
         pass
+
+    def flow_timeout(self, sock, what):
+        """No room in the module's send buffer for the manual's 30 s: the connection is
+        closed (the module may drop it anyway [seed]) and the caller told why."""
+        err = LinkError(ETIMEDOUT, "socket %d: %s for %d s; connection closed" % (sock.id, what, self.m.flow_wait_ms // 1000))
+        try:
+            self.close(sock)
+        except OSError:
+            pass
+        sock.on_closed(err)
+        return err
 
     def tls_unsupported(self):
         raise ModemError(EINVAL, "TLS is not available on the %s" % self.NAME)

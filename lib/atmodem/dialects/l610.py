@@ -4,15 +4,15 @@ Async commands (MIPCALL, MIPOPEN, MIPCLOSE, MIPODM) answer OK at once and their 
 comes later as a URC or a bare ERROR; the next async command waits for it [seed]."""
 import binascii
 
-from ..errors import EBUSY, ECONNRESET, EIO, ATError, LinkError, ModemError
+from ..errors import EBUSY, ECONNRESET, EIO, ATError, ATTimeout, LinkError, ModemError
 from .base import Dialect, ints, unquote
 
 _FORMAT = {"push": 2, "hex": 0, "buffer": 5}
 _CALL_MS = 150000
+CALL_RETRIES = 2
 _OPEN_MS = 60000
 _CLOSE_MS = 60000
 _SEND_MS = 12000 + 3000  # the module itself gives up after 12 s [seed]
-XON_WAIT_MS = 30000  # [seed]: no +MIPXON in 30 s, close the socket
 
 
 class L610(Dialect):
@@ -167,11 +167,17 @@ class L610(Dialect):
             cmd += b',"%s"' % apn.encode()
             if user is not None:
                 cmd += b',"%s","%s"' % (user.encode(), (password or "").encode())
-        self.call = None
-        err = step("dial", lambda: self._async(cmd, lambda: self.call is not None, min(timeout_ms, _CALL_MS)))
-        if err is not None or self.call in (None, b"0"):
-            raise ATError(cmd.decode(), (err or b"+MIPCALL: 0").decode())
-        return self.call.decode()
+        answer = b""
+        for _ in range(1 + CALL_RETRIES):  # [seed: 150 s, resend at least twice]
+            self.call = None
+            try:
+                err = step("dial", lambda: self._async(cmd, lambda: self.call is not None, min(timeout_ms, _CALL_MS)))
+            except ModemError as e:  # ERROR, or no +MIPCALL in time: resend
+                err = str(e).encode()
+            if err is None and self.call not in (None, b"0"):
+                return self.call.decode()
+            answer = err or b"+MIPCALL: 0"
+        raise ATError(cmd.decode(), answer.decode() + " (after %d tries)" % (1 + CALL_RETRIES))
 
     def detach(self):
         self.call = None
@@ -223,7 +229,12 @@ class L610(Dialect):
 
     def send(self, sock, mv):
         if sock.xoff:
-            self.m.wait_for(lambda: not sock.xoff or sock.ended(), XON_WAIT_MS, "+MIPXON: %d" % sock.id)
+            try:
+                self.m.wait_for(lambda: not sock.xoff or sock.ended(), self.m.flow_wait_ms, "+MIPXON")
+            except ATTimeout:
+                raise self.flow_timeout(sock, "+MIPXOFF without +MIPXON")
+            if sock.ended():
+                raise sock._error or LinkError(ECONNRESET, "socket %d closed while flowed off" % sock.id)
         n = len(mv)
         cmd = b"AT+MIPSEND=%d,%d" % (sock.id, n)
         c = self.m.command(

@@ -1,7 +1,7 @@
 """Yuge NM28: the +IP* command set (SPEC.md, NM28 section)."""
 import binascii
 
-from ..errors import EIO, ECONNRESET, ATError, LinkError
+from ..errors import EIO, ECONNRESET, ATError, LinkError, ModemError
 from ..socket import CLOSING
 from .base import Dialect, ints, last_int, unquote
 
@@ -84,7 +84,13 @@ class NM28(Dialect):
         m = self.m
         if apn is not None:
             step("pdp", lambda: m.command(b'AT+CGDCONT=1,"IP","%s"' % apn.encode()))
-        step("activate", lambda: m.command(b"AT+CGACT=1,1", timeout_ms=min(timeout_ms, 150000)))
+        for attempt in range(3):  # as the L610's MIPCALL: 150 s, resend twice [decision]
+            try:
+                step("activate", lambda: m.command(b"AT+CGACT=1,1", timeout_ms=min(timeout_ms, 150000)))
+                break
+            except ModemError:
+                if attempt == 2:
+                    raise
         c = step("address", lambda: m.command(b"AT+CGPADDR=1", prefix=b"+CGPADDR:"))
         f = c.first(b"+CGPADDR").split(b",")
         ip = unquote(f[-1]).decode()
@@ -150,6 +156,21 @@ class NM28(Dialect):
         return self.HEX_SEND if sock.mode == "hex" else self.MAX_SEND
 
     def send(self, sock, mv, peer=None):
+        """SEND FAIL while the socket is up means a full send buffer (the NM28's flow
+        control): retry the same bytes for up to the flow wait, then close with an error."""
+        clock = self.m.clock
+        deadline = clock.ticks_add(clock.ticks_ms(), self.m.flow_wait_ms)
+        while True:
+            try:
+                return self._send_once(sock, mv, peer)
+            except ATError as err:
+                if b"SEND FAIL" not in err.answer.encode() or sock.ended():
+                    raise
+                if clock.ticks_diff(deadline, clock.ticks_ms()) <= 0:
+                    raise self.flow_timeout(sock, "SEND FAIL (send buffer full)")
+                self.m.idle(200)
+
+    def _send_once(self, sock, mv, peer):
         n = len(mv)
         to = b',"%s",%d' % (peer[0].encode(), peer[1]) if peer is not None else b""
         if sock.mode == "hex":
