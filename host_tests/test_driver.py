@@ -33,7 +33,7 @@ def run_scenario(emu, runtime, dialect, name, **kw):
             m.close()
     args = [MICROPYTHON, os.path.join(ROOT, "host_tests", "mp_run.py"), emu.path, dialect, name]
     args += ["%s=%s" % kv for kv in kw.items()]
-    env = {"MICROPYPATH": os.path.join(ROOT, "lib") + ":" + os.path.join(ROOT, "host_tests")}
+    env = {"MICROPYPATH": os.path.join(ROOT, "lib") + ":" + os.path.join(ROOT, "host_tests") + ":.frozen"}
     r = subprocess.run(args, env=env, capture_output=True, text=True, timeout=240)
     assert r.returncode == 0 and "PASS" in r.stdout, r.stdout + r.stderr
     return r.stdout
@@ -283,4 +283,25 @@ def test_reboot_delivers_received_data_then_raises(emulator, d, mode):
     assert "rebooted" in str(e.value)
     assert b"before the reboot".startswith(got) and (mode == "buffer" or got == b"before the reboot")
     assert m.state == "off"
+    m.close()
+
+
+def test_write_after_the_peer_closed_behaves_like_tcp(emulator):
+    """One write after the peer's FIN is taken (TLS close_notify does it), the next fails."""
+    m = modem(emulator("l610"), "l610")
+
+    def bye(conn):
+        conn.sendall(b"bye")
+        conn.shutdown(socket.SHUT_WR)
+        conn.recv(1)
+
+    with loopback.TcpServer(bye) as srv:
+        s = m.socket()
+        s.settimeout(10)
+        s.connect(("127.0.0.1", srv.port))
+        assert s.read(10) == b"bye"
+        assert s.write(b"close_notify") == 12
+        with pytest.raises(OSError) as e:
+            s.write(b"more")
+        assert e.value.errno == 107
     m.close()

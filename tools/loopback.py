@@ -140,3 +140,86 @@ class SinkServer(TcpServer):
     def wait(self, n: int, timeout: float = 60.0) -> bool:
         with self.cond:
             return self.cond.wait_for(lambda: self.received >= n, timeout)
+
+
+class HttpServer:
+    """Loopback HTTP(S) for client tests:
+    GET /bytes/N     N bytes with Content-Length      GET /chunked/N  N bytes, chunked
+    POST /sha256     answers the body's length and SHA-256 (Content-Length or chunked body)
+    Bodies are bytes(range(256)) repeated; X-SHA256 carries their hash."""
+
+    def __init__(self, tls: Optional[ssl.SSLContext] = None):
+        import hashlib
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _body(self, n):
+                block = bytes(range(256)) * 64
+                return (block * (n // len(block) + 1))[:n]
+
+            def do_GET(self):
+                parts = self.path.strip("/").split("/")
+                n = int(parts[1])
+                body = self._body(n)
+                self.send_response(200)
+                self.send_header("X-SHA256", hashlib.sha256(body).hexdigest())
+                self.send_header("Connection", "close")
+                if parts[0] == "chunked":
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    for i in range(0, n, 5000):
+                        piece = body[i : i + 5000]
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                    self.wfile.write(b"0\r\n\r\n")
+                else:
+                    self.send_header("Content-Length", str(n))
+                    self.end_headers()
+                    self.wfile.write(body)
+
+            def do_POST(self):
+                h = hashlib.sha256()
+                size = 0
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    while True:
+                        n = int(self.rfile.readline().split(b";")[0], 16)
+                        if not n:
+                            self.rfile.readline()
+                            break
+                        d = self.rfile.read(n)
+                        h.update(d)
+                        size += len(d)
+                        self.rfile.readline()
+                else:
+                    left = int(self.headers["Content-Length"])
+                    while left:
+                        d = self.rfile.read(min(left, 65536))
+                        h.update(d)
+                        size += len(d)
+                        left -= len(d)
+                answer = b"%d %s" % (size, h.hexdigest().encode())
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(answer)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(answer)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -47,3 +47,13 @@ class Clock:
 
     def sleep_ms(self, ms):
         sleep_ms(ms)
+
+
+if MICROPYTHON:
+    import io
+
+    # MicroPython streams (select.poll, asyncio, tls.wrap_socket) take io.IOBase subclasses
+    # that define read/readinto/write/ioctl.
+    StreamBase = io.IOBase
+else:  # CPython's io.IOBase would close the socket from __del__: plain object instead
+    StreamBase = object

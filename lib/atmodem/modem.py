@@ -6,7 +6,7 @@ from .dialects.base import Dialect, check_port, check_text
 from .errors import (
     EBUSY, EHOSTUNREACH, EINVAL, EIO, ENETDOWN, ATError, ATTimeout, LinkError, ModemError, ECONNRESET,
 )
-from .socket import AF_INET, CLOSED, CLOSING, OPEN, OPENING, SOCK_STREAM, Socket
+from .socket import AF_INET, CLOSED, CLOSING, OPEN, OPENING, SOCK_DGRAM, SOCK_STREAM, Socket
 
 _CMD_MS = 5000
 _OPEN_MS = 60000
@@ -471,6 +471,11 @@ class Modem:
             d.release(sock)
             sock.state = CLOSED
 
+    def sockets(self):
+        """A socket-module-shaped object for libraries that `import socket` (inject it as
+        sys.modules["socket"], or pass it where a library takes a socket module)."""
+        return SocketModule(self)
+
     def getaddrinfo(self, host, port, af=0, type=0, proto=0, flags=0):
         check_text(host, "host")
         check_port(port, lo=0)
@@ -489,3 +494,29 @@ class Modem:
         for s in list(self.dialect.socks.values()):
             s.close()
         self.uart.close()
+
+
+class SocketModule:
+    AF_INET = AF_INET
+    SOCK_STREAM = SOCK_STREAM
+    SOCK_DGRAM = SOCK_DGRAM
+    SOL_SOCKET = 1
+    SO_REUSEADDR = 2
+    IPPROTO_TCP = 6
+    TCP_NODELAY = 1
+    error = OSError
+
+    def __init__(self, modem):
+        self.modem = modem
+        self.timeout = None  # default for new sockets, like socket.setdefaulttimeout
+
+    def socket(self, af=AF_INET, type=SOCK_STREAM, proto=0, mode="push", tls=None, rxbuf=4096):
+        s = self.modem.socket(type, mode=mode, tls=tls, rxbuf=rxbuf, af=af)
+        s.settimeout(self.timeout)
+        return s
+
+    def getaddrinfo(self, host, port, af=0, type=0, proto=0, flags=0):
+        return self.modem.getaddrinfo(host, port, af, type, proto, flags)
+
+    def setdefaulttimeout(self, seconds):
+        self.timeout = seconds

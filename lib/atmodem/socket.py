@@ -3,7 +3,7 @@
 It knows buffers and deadlines, nothing about AT: the dialect moves bytes in and out,
 the modem services the line while a call waits.
 """
-from .compat import const
+from .compat import StreamBase, const
 from .dialects.base import check_port, check_text
 from .errors import (
     EAGAIN, EBADF, ECONNRESET, EDESTADDRREQ, EINVAL, EISCONN, EMSGSIZE, ENOBUFS, ENOTCONN, ETIMEDOUT, LinkError, ModemError,
@@ -21,7 +21,16 @@ OPEN = const(2)
 CLOSING = const(3)
 
 
-class Socket:
+_FLUSH = const(1)  # MP_STREAM_FLUSH
+_POLL = const(3)  # MP_STREAM_POLL
+_CLOSE = const(4)  # MP_STREAM_CLOSE
+_POLLIN = const(1)
+_POLLOUT = const(4)
+_POLLERR = const(8)
+_POLLHUP = const(16)
+
+
+class Socket(StreamBase):
     def __init__(self, modem, af=AF_INET, type=SOCK_STREAM, mode="push", tls=None, rxbuf=4096):
         if af != AF_INET:
             raise ValueError("only AF_INET is supported")
@@ -62,6 +71,7 @@ class Socket:
         self._eof = False
         self._error = None
         self._lost = 0
+        self._wrote_after_close = False
 
     def __repr__(self):
         return "<atmodem.Socket id=%d %s %s>" % (self.id, self.mode, "open" if self.state == OPEN else "closed")
@@ -137,6 +147,29 @@ class Socket:
         if not host:
             raise ValueError("host must not be empty")
         self._m.open_socket(self, host, port)
+
+    def ioctl(self, req, arg):
+        """The MicroPython stream protocol: select.poll and asyncio ask whether we are
+        readable; anything else is not ours (-1; poll first asks 10, get fileno)."""
+        if req == _CLOSE:  # a stream wrapped around us (tls) closes its transport
+            self.close()
+            return 0
+        if req == _FLUSH:
+            return 0
+        if req != _POLL:
+            return -1
+        ready = 0
+        if arg & _POLLIN:
+            if self._available() or self.ended() or self._incoming or (self.readable and self.mode == "buffer"):
+                ready |= _POLLIN
+        if arg & _POLLOUT and self.state == OPEN:
+            ready |= _POLLOUT
+        if self.state == CLOSED:
+            ready |= _POLLHUP
+        return ready
+
+    def fileno(self):
+        return -1
 
     def bind(self, addr):
         host, port = addr
@@ -225,9 +258,20 @@ class Socket:
         if self._eof:
             raise ModemError(ENOTCONN, "socket %d: the connection was closed" % self.id)
 
-    def send(self, data):
+    def _after_peer_close(self, n):
+        """Like a TCP stack after the peer's FIN: the first write is taken (the peer is gone
+        and would reset it; TLS close_notify does this), any later one fails."""
+        if self._eof and self._error is None and not self._wrote_after_close:
+            self._wrote_after_close = True
+            return n
         self._check_send()
+        return -1
+
+    def send(self, data):
         mv = memoryview(data)
+        if self.state == OPEN and self._eof and self._error is None:
+            return self._after_peer_close(len(mv))
+        self._check_send()
         if not len(mv):
             return 0
         if self.mode == "transparent":
@@ -262,6 +306,8 @@ class Socket:
                 raise
 
     def write(self, data, n=None):
+        if isinstance(data, str):
+            data = data.encode()  # MicroPython sockets take str too (requests writes headers so)
         mv = memoryview(data)
         if n is not None:
             mv = mv[:n]
