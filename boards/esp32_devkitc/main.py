@@ -1,0 +1,4 @@
+import atmodem_app
+import config
+
+atmodem_app.main(config)
