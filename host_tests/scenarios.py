@@ -303,7 +303,68 @@ def udp_service(m, port, count=3):
     s.close()
 
 
+def aio_three(m, port, rounds=20, size=1000):
+    """Three connections echoing at once under asyncio, one task servicing the UART."""
+    import asyncio
+
+    from atmodem import aio
+
+    async def one(i):
+        r, w = await aio.open_connection(m, "127.0.0.1", port)
+        for _ in range(rounds):
+            d = os.urandom(size)
+            w.write(d)
+            await w.drain()
+            if await r.readexactly(len(d)) != d:
+                raise AssertionError("connection %d: echo differs" % i)
+            await asyncio.sleep(0)
+        w.close()
+        return i
+
+    async def main():
+        svc = aio.start(m)
+        try:
+            return await asyncio.gather(one(0), one(1), one(2))
+        finally:
+            svc.stop()
+
+    return asyncio.run(main())
+
+
+def aio_native_streams(m, port):
+    """MicroPython: the socket itself is a stream asyncio.StreamReader/StreamWriter accept."""
+    import asyncio
+
+    from atmodem import aio
+
+    async def one(i):
+        s = m.socket()
+        s.settimeout(10)
+        s.connect(("127.0.0.1", port))
+        s.setblocking(False)
+        r, w = asyncio.StreamReader(s), asyncio.StreamWriter(s, {})
+        for k in range(10):
+            line = b"conn %d line %d\n" % (i, k)
+            w.write(line)
+            await w.drain()
+            got = await r.readline()
+            if got != line:
+                raise AssertionError("%r != %r" % (got, line))
+        s.close()
+
+    async def main():
+        svc = aio.start(m)
+        try:
+            await asyncio.gather(one(0), one(1), one(2))
+        finally:
+            svc.stop()
+
+    asyncio.run(main())
+
+
 ALL = {
+    "aio_three": aio_three,
+    "aio_native_streams": aio_native_streams,
     "tcp_listener": tcp_listener,
     "udp_service": udp_service,
     "tls_refused": tls_refused,
