@@ -62,3 +62,11 @@ def test_chumicro_mqtt_through_the_modem(emulator, broker, client_lib, dialect):
         env=env, capture_output=True, text=True, timeout=120,
     )
     assert "PASS" in r.stdout, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("runtime", ["cpython", "micropython"])
+@pytest.mark.parametrize("dialect", ["nm28", "l610"])
+def test_umqtt_simple_call_pattern(emulator, broker, runtime, dialect):
+    from host_tests.test_driver import run_scenario
+
+    run_scenario(emulator(dialect), runtime, dialect, "umqtt_pattern", port=broker)
