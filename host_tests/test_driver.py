@@ -218,7 +218,7 @@ def test_socket_over_tcp_exposed_line(tcp_echo):
 
     with Emulator("nm28", serve=("127.0.0.1", 0), async_delay=0.005) as emu:
         emu.wait_idle()
-        url = "socket://%s:%d" % emu.serve_address[:2]
+        url = "socket://%s:%d" % tuple(emu.serve_address or ())[:2]
         m = atmodem.Modem(atmodem.hal.open_serial(url))
         m.start()
         m.attach()

@@ -143,7 +143,7 @@ def test_serial_line_over_tcp(tmp_path):
 
     with Emulator("l610", serve=("127.0.0.1", 0)) as emu:
         emu.wait_idle()
-        host, port = emu.serve_address[:2]
+        host, port = tuple(emu.serve_address or ())[:2]
         ser = serial.serial_for_url("socket://%s:%d" % (host, port), timeout=5)
         ser.write(b"ATE0\r")
         assert ser.read(len(b"ATE0\r\r\nOK\r\n")) == b"ATE0\r\r\nOK\r\n"
@@ -157,6 +157,7 @@ def test_command_line(tmp_path):
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )
     try:
+        assert proc.stdout is not None
         path = proc.stdout.readline().strip()
         assert path.startswith("/dev/")
         import serial

@@ -27,7 +27,7 @@ class Target:
 class Recorder:
     """A handler that records URCs and routes every payload to one target per id."""
 
-    def __init__(self, dialect_cls=NM28, fmt=None):
+    def __init__(self, dialect_cls: type = NM28, fmt=None):
         self.urcs = []
         self.echoes = []
         self.targets = {}
@@ -52,7 +52,7 @@ class Recorder:
         self.echoes.append(line)
 
 
-def engine_for(dialect_cls=NM28, fmt=None):
+def engine_for(dialect_cls: type = NM28, fmt=None):
     h = Recorder(dialect_cls, fmt)
     e = Engine(h)
     e.urc_prefixes = dialect_cls.URC_PREFIXES + dialect_cls.BOOT_URCS

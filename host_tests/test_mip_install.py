@@ -13,8 +13,11 @@ MP = os.path.join(ROOT, ".venv", "bin", "micropython")
 
 
 def test_mip_install_from_the_repository_then_use_it(tmp_path, emulator):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=ROOT)
-    handler.log_message = lambda *a: None
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=ROOT)
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     target = tmp_path / "lib"

@@ -11,7 +11,7 @@ from typing import Callable, List, Optional
 class TcpServer:
     """Accepts on 127.0.0.1:port and runs handler(conn) in a thread per client."""
 
-    def __init__(self, handler: Callable[[socket.socket], None], tls: Optional[ssl.SSLContext] = None):
+    def __init__(self, handler: Callable[[socket.socket], object], tls: Optional[ssl.SSLContext] = None):
         self.handler = handler
         self.tls = tls
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

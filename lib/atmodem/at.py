@@ -21,6 +21,21 @@ ERROR = b"ERROR"
 _ERRORS = (b"ERROR", b"+CME ERROR", b"+CMS ERROR", b"NO CARRIER")
 
 
+class Discard:
+    """Payload target for data nobody owns (unknown id): consumed to stay in sync."""
+
+    rx_addr = None  # type: tuple | None
+
+    def rx_write(self, mv):
+        pass
+
+    def rx_end(self):
+        pass
+
+
+DISCARD = Discard()
+
+
 class Command:
     """One command in flight and what it has collected.
 
@@ -63,14 +78,14 @@ class Engine:
         self._ln = 0
         self._over = False
         self._need = 0
-        self._target = None
+        self._target = DISCARD
         self._skip_lf = False
         self._last_cr = False
         self._scan = False  # the current line may be an inline-payload header
         self.pending = None
         self.inline_prefix = b""
-        self.header_prefixes = ()
-        self.urc_prefixes = ()
+        self.header_prefixes = ()  # type: tuple
+        self.urc_prefixes = ()  # type: tuple
         self.data_target = None  # data (transparent) mode: every byte is the socket's
         self._term = b""  # what ends data mode from the module's side (NO CARRIER + URC)
         self._hold = b""  # a tail that may be the start of _term, not yet delivered
@@ -85,7 +100,7 @@ class Engine:
         self._ln = 0
         self._over = False
         self._need = 0
-        self._target = None
+        self._target = DISCARD
         self._skip_lf = False
         self._scan = False
 
@@ -110,7 +125,7 @@ class Engine:
                 i += k
                 if not self._need:
                     t = self._target
-                    self._target = None
+                    self._target = DISCARD
                     t.rx_end()
                 continue
             if self.data_target is not None:
@@ -170,10 +185,11 @@ class Engine:
 
     def flush_hold(self):
         """The line went quiet: a held tail was data after all."""
-        if self._hold and self.data_target is not None:
+        t = self.data_target
+        if self._hold and t is not None:
             h = self._hold
             self._hold = b""
-            self.data_target.rx_write(memoryview(h))
+            t.rx_write(memoryview(h))
 
     def _data(self, data, mv, i, n):
         """Deliver data[i:n] in data mode; return where line framing resumes (n if not)."""
@@ -190,6 +206,8 @@ class Engine:
                 self.feed(joined[rest:])
             return n
         t = self.data_target
+        if t is None:
+            return i
         term = self._term
         end = data.find(term, i, n) if term else -1
         ok = data.find(b"\r\nOK\r\n", i, n) if self.watch_ok else -1
@@ -312,16 +330,3 @@ class Engine:
             self.echoes += 1  # an echo nobody waits for, or noise: only our own echo counts
             return
         self.h.urc(line)
-
-
-class Discard:
-    """Payload target for data nobody owns (unknown id): consumed to stay in sync."""
-
-    def rx_write(self, mv):
-        pass
-
-    def rx_end(self):
-        pass
-
-
-DISCARD = Discard()

@@ -2,7 +2,7 @@
 import time
 
 try:
-    from micropython import const
+    from micropython import const  # pyright: ignore[reportAssignmentType]
 except ImportError:  # CPython
 
     def const(x):
@@ -10,15 +10,16 @@ except ImportError:  # CPython
 
 
 try:
-    ticks_ms = time.ticks_ms
-    ticks_diff = time.ticks_diff
-    ticks_add = time.ticks_add
-    sleep_ms = time.sleep_ms
+    # (pyright checks lib/ against MicroPython's stubs; the CPython fallback differs in type)
+    ticks_ms = time.ticks_ms  # pyright: ignore[reportAssignmentType]
+    ticks_diff = time.ticks_diff  # pyright: ignore[reportAssignmentType]
+    ticks_add = time.ticks_add  # pyright: ignore[reportAssignmentType]
+    sleep_ms = time.sleep_ms  # pyright: ignore[reportAssignmentType]
 except AttributeError:  # CPython: a monotonic millisecond clock that never wraps
-    _t0 = time.monotonic()
+    _t0 = time.monotonic()  # pyright: ignore[reportAttributeAccessIssue]
 
     def ticks_ms():
-        return int((time.monotonic() - _t0) * 1000)
+        return int((time.monotonic() - _t0) * 1000)  # pyright: ignore[reportAttributeAccessIssue]
 
     def ticks_diff(a, b):
         return a - b

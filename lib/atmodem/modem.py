@@ -144,7 +144,7 @@ class Modem:
         finally:
             e.pending = None
         if check and not c.ok():
-            raise ATError(text.decode(), c.result.decode())
+            raise ATError(text.decode(), (c.result or b"no result").decode())
         if c.ok() and text.upper() in (b"ATE0", b"ATE1"):
             e.echo_on = text.upper() == b"ATE1"  # echo on by request is not a reset sign
         return c
@@ -351,8 +351,8 @@ class Modem:
         self.state = "sim_ready"
         c = step("signal", lambda: self.command(b"AT+CSQ", prefix=b"+CSQ:"))
         try:
-            self.csq = tuple(int(x) for x in c.first(b"+CSQ").split(b","))
-        except (ValueError, AttributeError):
+            self.csq = tuple(int(x) for x in (c.first(b"+CSQ") or b"").split(b","))
+        except ValueError:
             self.csq = None
 
         def registered(c):

@@ -33,8 +33,9 @@ class Reconnecting:
         return s is not None and s.state == OPEN and not s.ended()
 
     def socket(self):
-        if self.alive():
-            return self.sock
+        s = self.sock
+        if s is not None and self.alive():
+            return s
         self.close()
         delay = self.backoff_ms
         tries = 0

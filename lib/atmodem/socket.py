@@ -48,7 +48,7 @@ class Socket(StreamBase):
         self.id = -1
         self.state = CLOSED
         self._timeout = None
-        self._rx = Ring(rxbuf) if self.stream else None
+        self._rx = Ring(rxbuf if self.stream else 1)  # datagrams keep their own list
         self._rxcap = rxbuf
         self._dgrams = []
         self._dbytes = 0
@@ -300,7 +300,7 @@ class Socket(StreamBase):
             try:
                 sent += self.send(mv[sent:])
             except OSError as err:
-                err.sent = sent
+                setattr(err, "sent", sent)  # how many bytes the module confirmed
                 if isinstance(err, ModemError):
                     err.message += " [sendall: %d of %d bytes confirmed]" % (sent, len(mv))
                 raise

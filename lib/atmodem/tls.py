@@ -49,9 +49,7 @@ class TLS:
             (b"ignorelocaltime", b'"%d"' % (1 if self.ignore_time else 0)),
             (b"negotiatetime", b'"%d"' % self.negotiate_timeout),
         ]
-        if self.ca:
-            out.append((b"cacert", b'"%s"' % self.ca.encode()))
-        if self.client_cert:
-            out.append((b"clientcert", b'"%s"' % self.client_cert.encode()))
-            out.append((b"clientkey", b'"%s"' % self.client_key.encode()))
+        for name, value in ((b"cacert", self.ca), (b"clientcert", self.client_cert), (b"clientkey", self.client_key)):
+            if value:
+                out.append((name, b'"%s"' % value.encode()))
         return out

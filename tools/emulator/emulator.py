@@ -37,8 +37,20 @@ class Emulator:
         self.module = DIALECTS[self.dialect](self.config, self.line.write, self.line.wait_room)
         return self
 
+    @property
+    def mod(self) -> Module:
+        if self.module is None:
+            raise RuntimeError("start() the emulator first")
+        return self.module
+
+    @property
+    def ln(self) -> Line:
+        if self.line is None:
+            raise RuntimeError("start() the emulator first")
+        return self.line
+
     def _feed(self, data: bytes) -> None:
-        self.module.feed(data)
+        self.mod.feed(data)
 
     def stop(self) -> None:
         if self.module is not None:
@@ -56,18 +68,18 @@ class Emulator:
 
     @property
     def path(self) -> str:
-        return self.line.path
+        return self.ln.path
 
     @property
     def serve_address(self):
-        return self.line.serve_address
+        return self.ln.serve_address
 
     def wait_idle(self, timeout: float = 5.0) -> None:
         """Until the module has booted and everything it said has left the line."""
         import time
 
         deadline = time.monotonic() + timeout
-        while not (self.module.ready and self.line.pending() == 0):
+        while not (self.mod.ready and self.ln.pending() == 0):
             if time.monotonic() > deadline:
                 raise TimeoutError("emulator did not become idle")
             time.sleep(0.005)
@@ -75,36 +87,36 @@ class Emulator:
     # ---------------------------------------------------------------- transcript
     def transcript(self, direction: Optional[str] = None) -> bytes:
         """Bytes on the line: '<' host to module, '>' module to host, None both in order."""
-        return self.line.transcript.text(direction)
+        return self.ln.transcript.text(direction)
 
     def clear_transcript(self) -> None:
-        self.line.transcript.clear()
+        self.ln.transcript.clear()
 
     # ---------------------------------------------------------------- faults
     def drop_socket(self, sid: int) -> None:
         """The network breaks under socket sid: the peer gets a reset, the host a URC."""
-        with self.module.lock:
-            sock = self.module.socks.get(sid)
+        with self.mod.lock:
+            sock = self.mod.socks.get(sid)
             if sock is None or sock.dead:
                 raise ValueError("socket %d is not open" % sid)
-            self.module.sock_lost(sock, peer_closed=False)
+            self.mod.sock_lost(sock, peer_closed=False)
 
     def reboot(self) -> None:
         """The module resets: boot URCs, echo on, sockets and PDP context gone."""
-        with self.module.lock:
-            self.module.boot()
+        with self.mod.lock:
+            self.mod.boot()
 
     def power_off(self) -> None:
-        with self.module.lock:
-            self.module.power_off()
+        with self.mod.lock:
+            self.mod.power_off()
 
     def power_on(self) -> None:
-        with self.module.lock:
-            self.module.boot()
+        with self.mod.lock:
+            self.mod.boot()
 
     def inject(self, data: bytes) -> None:
         """Arbitrary bytes on the module's transmit line, between whatever else it sends."""
-        self.line.write(data)
+        self.ln.write(data)
 
     def noise(self, n: int, seed: Optional[int] = None) -> bytes:
         data = bytes(random.Random(seed).getrandbits(8) for _ in range(n))
@@ -115,23 +127,23 @@ class Emulator:
         """Answer commands starting with prefix (e.g. "AT+MIPOPEN=") with ERROR or not at all."""
         if action not in ("error", "silent"):
             raise ValueError("action is 'error' or 'silent'")
-        with self.module.lock:
-            self.module.faults.append([prefix.upper(), action, count])
+        with self.mod.lock:
+            self.mod.faults.append([prefix.upper(), action, count])
 
     def clear_faults(self) -> None:
-        with self.module.lock:
-            self.module.faults.clear()
+        with self.mod.lock:
+            self.mod.faults.clear()
         self.chunk_output(0)
 
     def chunk_output(self, size: int, delay: float = 0.0) -> None:
         """Split everything the module sends into chunks of size bytes, delay seconds apart."""
-        self.line.chunk_size = size
-        self.line.chunk_delay = delay
+        self.ln.chunk_size = size
+        self.ln.chunk_delay = delay
 
     def hold_flow(self, sid: int, on: bool = True) -> None:
         """Flow control held off: the network stops taking socket sid's data."""
-        with self.module.lock:
-            sock = self.module.socks.get(sid)
+        with self.mod.lock:
+            sock = self.mod.socks.get(sid)
             if sock is None:
                 raise ValueError("socket %d is not open" % sid)
             hook = getattr(self.module, "hold_flow", None)
@@ -139,14 +151,14 @@ class Emulator:
                 hook(sock, on)
             else:
                 sock.hold = on
-                self.module.cond.notify_all()
+                self.mod.cond.notify_all()
 
     def set_registration(self, stat: Optional[int]) -> None:
         """Force the network registration state (0 lost, 1 home, 2 searching, 5 roaming); None: normal."""
-        with self.module.lock:
-            self.module.reg_forced = stat
-            self.module.registration_changed()
+        with self.mod.lock:
+            self.mod.reg_forced = stat
+            self.mod.registration_changed()
 
     def open_ids(self):
-        with self.module.lock:
-            return sorted(self.module.socks)
+        with self.mod.lock:
+            return sorted(self.mod.socks)

@@ -32,6 +32,10 @@ LINE_MAX = 4400  # longest command line: AT+IPSENDEX with 2048 hex chars and a p
 RX_CAP = 65536  # bytes a socket holds in the module before it stops reading the network
 
 
+def _nothing(data: bytes) -> None:
+    pass
+
+
 class CmdError(Exception):
     def __init__(self, code: int = 50):
         super().__init__(CME_TEXT.get(code, "unknown"))
@@ -163,7 +167,7 @@ class Sock:
         self.tls = False
         self.state = "opening"  # opening, open, listening, closed (by peer or link)
         self.conn: Optional[netconn.Conn] = None
-        self.listener = None
+        self.listener: Optional[socket.socket] = None
         self.rx = bytearray()
         self.dgrams: list = []  # UDP: [bytearray, (ip, port)] in arrival order
         self.txq: list = []
@@ -213,6 +217,8 @@ class Sock:
 
     def _reader(self) -> None:
         m = self.m
+        conn = self.conn
+        assert conn is not None, "start() gives the socket its connection"
         udp = self.kind.startswith("UDP")
         while True:
             with m.cond:
@@ -224,9 +230,9 @@ class Sock:
                 m.wait_line_room()
             try:
                 if udp:
-                    data, addr = self.conn.recvfrom(65536)
+                    data, addr = conn.recvfrom(65536)
                 else:
-                    data, addr = self.conn.recv(1460), None
+                    data, addr = conn.recv(1460), None
             except ConnectionRefusedError:
                 if udp:  # ICMP unreachable from an earlier datagram: UDP does not care
                     continue
@@ -246,6 +252,9 @@ class Sock:
 
     def _sender(self) -> None:
         m = self.m
+        conn = self.conn
+        assert conn is not None, "start() gives the socket its connection"
+        rest: list = []
         while True:
             with m.cond:
                 m.cond.wait_for(lambda: self.dead or (self.txq and not self.hold))
@@ -255,7 +264,7 @@ class Sock:
                     break
                 data, addr = self.txq.pop(0)
             try:
-                self.conn.send_all(data, addr)
+                conn.send_all(data, addr)
             except OSError:
                 with m.lock:
                     if not self.dead:
@@ -269,11 +278,11 @@ class Sock:
         # Closed by the host: what the module accepted still goes out, then the FIN.
         try:
             for data, addr in rest:
-                self.conn.send_all(data, addr)
+                conn.send_all(data, addr)
         except OSError:
             pass
         if not self.aborted:
-            self.conn.close()
+            conn.close()
 
     def kill(self, abort: bool = False) -> None:
         """Stop the threads and release the host socket (abort: RST, queued data dropped;
@@ -351,9 +360,9 @@ class Module:
         self.creg_n = {"+CGREG": 0, "+CEREG": 0}
         self.mode = CMD
         self.linebuf = bytearray()
-        self.payload: Optional[bytearray] = None
+        self.payload = bytearray()
         self.payload_need = 0
-        self.payload_done: Optional[Callable] = None
+        self.payload_done: Callable[[bytes], None] = _nothing
         self.data_sock: Optional[Sock] = None
         self.esc = b""
         self.last_rx = 0.0
@@ -529,7 +538,7 @@ class Module:
 
     def _finish_payload(self) -> None:
         data, done = bytes(self.payload), self.payload_done
-        self.mode, self.payload, self.payload_done = CMD, None, None
+        self.mode, self.payload, self.payload_done = CMD, bytearray(), _nothing
         done(data)
 
     # ---------------------------------------------------------------- data mode
@@ -549,6 +558,8 @@ class Module:
     def _data_in(self, chunk: bytes) -> None:
         now = time.monotonic()
         sock = self.data_sock
+        if sock is None:
+            return
         quiet = now - self.last_rx >= self.cfg.guard_time
         self.last_rx = now
         cand = self.esc + chunk

@@ -216,7 +216,7 @@ class TlsConn(Conn):
 def resolve(host: str) -> str:
     """The module resolves names with the host's resolver (IPv4)."""
     try:
-        return socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_STREAM)[0][4][0]
+        return str(socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_STREAM)[0][4][0])
     except (socket.gaierror, UnicodeError):
         raise OpenFailed(ERR_DNS, "cannot resolve %r" % host)
 

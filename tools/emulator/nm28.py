@@ -156,9 +156,11 @@ class NM28(Module):
         self.later(self.cfg.async_delay, opened)
 
     def _accept_loop(self, lsock: Sock) -> None:
+        listener = lsock.listener
+        assert listener is not None
         while True:
             try:
-                client, addr = lsock.listener.accept()
+                client, addr = listener.accept()
             except OSError:
                 return
             with self.lock:

@@ -67,10 +67,10 @@ class Dialect:
         engine.inline_prefix = b""
 
     # ---- engine handler surface
-    def header(self, line):
+    def header(self, line):  # type: (bytes) -> tuple | None
         return None
 
-    def inline(self, partial):
+    def inline(self, partial):  # type: (bytes) -> tuple | bool | None
         return False
 
     def echo(self, line):
@@ -113,6 +113,37 @@ class Dialect:
 
     def start(self):
         pass
+
+    # ---- what each dialect implements (the modem and sockets call these)
+    def attach(self, apn, user, password, timeout_ms, step):
+        raise NotImplementedError
+
+    def detach(self):
+        raise NotImplementedError
+
+    def open(self, sock, host, port, timeout_ms):
+        raise NotImplementedError
+
+    def close(self, sock):
+        raise NotImplementedError
+
+    def max_send(self, sock):
+        return self.MAX_SEND
+
+    def send(self, sock, mv, peer=None):
+        raise NotImplementedError
+
+    def read(self, sock, n):
+        raise NotImplementedError
+
+    def resolve(self, host):
+        raise NotImplementedError
+
+    def resume(self, sock):
+        raise NotImplementedError
+
+    def terminator(self, sock):
+        raise NotImplementedError
 
     def flow_timeout(self, sock, what):
         """No room in the module's send buffer for the manual's 30 s: the connection is

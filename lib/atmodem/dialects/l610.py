@@ -227,7 +227,7 @@ class L610(Dialect):
         free = sock.free
         return min(self.MAX_SEND, free) if free else self.MAX_SEND
 
-    def send(self, sock, mv):
+    def send(self, sock, mv, peer=None):
         if sock.xoff:
             try:
                 self.m.wait_for(lambda: not sock.xoff or sock.ended(), self.m.flow_wait_ms, "+MIPXON")
@@ -282,7 +282,7 @@ class L610(Dialect):
         line = c.lines[0] if c.lines else None
         if line is None:
             self.m.wait_for(lambda: self.dns is not None, 30000, cmd.decode())
-            line = self.dns
+            line = self.dns or b""
         f = line[8:].split(b",")
         return [unquote(x).decode() for x in f[1:]]
 

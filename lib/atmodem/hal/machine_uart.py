@@ -5,14 +5,15 @@ import select
 
 class MachineUART:
     def __init__(self, uart_id, baudrate=115200, tx=None, rx=None, rxbuf=4096, txbuf=None, **kw):
-        args = {"baudrate": baudrate, "rxbuf": rxbuf}
+        args = dict(kw)
+        args["baudrate"] = baudrate
+        args["rxbuf"] = rxbuf
         if tx is not None:
             args["tx"] = machine.Pin(tx) if isinstance(tx, int) else tx
         if rx is not None:
             args["rx"] = machine.Pin(rx) if isinstance(rx, int) else rx
         if txbuf is not None:
             args["txbuf"] = txbuf
-        args.update(kw)
         self.uart = machine.UART(uart_id, **args)
         try:
             self.poller = select.poll()

@@ -18,7 +18,7 @@ class UnixPort:
     def __init__(self, path, baudrate=115200):
         self.f = open(path, "r+b")
         fd = self.f.fileno()
-        termios.setraw(fd)
+        termios.setraw(fd)  # pyright: ignore[reportAttributeAccessIssue]  (the unix port has it; the board stubs do not)
         a = termios.tcgetattr(fd)
         a[6][_VMIN] = 0
         a[6][_VTIME] = 0
