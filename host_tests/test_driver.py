@@ -305,3 +305,26 @@ def test_write_after_the_peer_closed_behaves_like_tcp(emulator):
             s.write(b"more")
         assert e.value.errno == 107
     m.close()
+
+
+def test_data_waiting_urc_during_a_short_read_is_not_lost():
+    """IPREAD arriving in the same chunk as a short AT+IPRD answer: more data is waiting."""
+    from atmodem.socket import OPEN
+    from host_tests.fakes import FakeClock, ScriptedUART, basic_answers
+
+    reads = [b"\r\n+IPRD: 0,3\r\nabc\r\nOK\r\n\r\nIPREAD: 0\r\n", b"\r\n+IPRD: 0,3\r\ndef\r\nOK\r\n"]
+
+    def extra(data):
+        if data.startswith(b"AT+IPRD=0,"):
+            return reads.pop(0) if reads else b"\r\n+IPRD: 0,0\r\n\r\nOK\r\n"
+        return None
+
+    clock = FakeClock()
+    m = atmodem.Modem(ScriptedUART(clock, basic_answers(extra)), "nm28", clock=clock)
+    m.start()
+    s = m.socket(mode="buffer")
+    s.id, s.state, s.opened = 0, OPEN, True
+    m.dialect.socks[0] = s
+    s.data_waiting()
+    s.settimeout(5)
+    assert s.read(6) == b"abcdef"

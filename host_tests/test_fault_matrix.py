@@ -40,21 +40,8 @@ class RecordingSink(loopback.SinkServer):
                 self.cond.notify_all()
 
 
-def when(pred, then, timeout=30):
-    """Run then() in a thread once pred() holds (the fault lands mid-transfer)."""
-
-    def run():
-        end = time.monotonic() + timeout
-        while not pred() and time.monotonic() < end:
-            time.sleep(0.005)
-        then()
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    return t
-
-
 def test_link_drop_mid_send(emulator, dialect):
+    """The link breaks while a 400 kB transfer is under way (injected once 20 kB arrived)."""
     emu = emulator(dialect)
     m = modem(emu, dialect)
     data = os.urandom(400_000)
@@ -62,15 +49,21 @@ def test_link_drop_mid_send(emulator, dialect):
         s = m.socket()
         s.settimeout(20)
         s.connect(("127.0.0.1", sink.port))
-        when(lambda: sink.received > 20_000, lambda: emu.drop_socket(s.id))
         t0 = time.monotonic()
+        sent = 0
+        dropped = False
         with pytest.raises(OSError) as e:
-            s.sendall(data)
+            for i in range(0, len(data), 4096):
+                if sink.received > 20_000 and not dropped:
+                    emu.drop_socket(s.id)
+                    dropped = True
+                s.sendall(data[i : i + 4096])
+                sent = i + 4096
         assert time.monotonic() - t0 < 30
-        sent = getattr(e.value, "sent")
-        assert sent < len(data) and "closed" in str(e.value)
+        confirmed = sent + getattr(e.value, "sent")
+        assert confirmed < len(data) and "closed" in str(e.value)
         time.sleep(0.2)  # let the sink finish reading what the network carried
-        assert data.startswith(bytes(sink.data)) and len(sink.data) <= sent
+        assert data.startswith(bytes(sink.data)) and len(sink.data) <= confirmed
     m.close()
 
 
@@ -94,19 +87,22 @@ def test_fault_mid_receive(emulator, dialect, fault, mode):
         s.settimeout(20)
         s.connect(("127.0.0.1", srv.port))
         inject = (lambda: emu.drop_socket(s.id)) if fault == "drop" else emu.reboot
-        when(lambda: len(got) > 30_000, inject)
+        injected = False
         t0 = time.monotonic()
+        err = None
         try:
             while True:
+                if not injected and len(got) > 30_000:
+                    inject()  # mid-transfer: the source is still sending
+                    injected = True
                 d = s.recv(4096)
                 if not d:
                     break
                 got += d
-            err = None
         except OSError as e:
             err = e
         stop.set()
-        assert time.monotonic() - t0 < 30
+        assert time.monotonic() - t0 < 30 and injected, err
     assert len(got) > 30_000
     if fault == "reboot":
         assert err is not None and "rebooted" in str(err)
@@ -127,8 +123,11 @@ def test_received_bytes_are_a_prefix_when_the_link_drops(emulator, dialect):
         s.settimeout(20)
         s.connect(("127.0.0.1", srv.port))
         got = bytearray()
-        when(lambda: len(got) > 20_000, lambda: emu.drop_socket(s.id))
+        dropped = False
         while True:
+            if len(got) > 20_000 and not dropped:
+                emu.drop_socket(s.id)
+                dropped = True
             d = s.recv(8192)
             if not d:
                 break

@@ -59,6 +59,7 @@ class Socket(StreamBase):
         self.opened = None  # None while opening, then True/False from the module
         self.open_answer = b""
         self.readable = False  # buffer mode: the module holds data for us
+        self.notes = 0  # buffer-mode "data waiting" URCs seen
         self.xoff = False
         self.free = 0  # L610 send-buffer space last reported
         self.closing = False
@@ -133,6 +134,17 @@ class Socket(StreamBase):
     def resume(self):
         if self.suspended and not self.ended():
             self._m.resume(self)
+
+    def data_waiting(self):
+        """From the dialect: the module says it holds data for us (IPREAD / +MIPREAD)."""
+        self.readable = True
+        self.notes += 1
+
+    def drained(self, notes_before):
+        """A read came back short: nothing more is waiting, unless the module said
+        otherwise while the read was being answered (its URC shares the line)."""
+        if self.notes == notes_before:
+            self.readable = False
 
     def ended(self):
         return self._eof or self._error is not None

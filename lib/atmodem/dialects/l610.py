@@ -106,7 +106,7 @@ class L610(Dialect):
             if f[1] == 1:
                 self.m.enter_data(s)  # the next byte is the socket's [seed]
         elif head == b"+MIPREAD:":
-            s.readable = True
+            s.data_waiting()
         elif head == b"+MIPXOFF:":
             s.xoff = True
         elif head == b"+MIPXON:":
@@ -258,6 +258,7 @@ class L610(Dialect):
 
     def read(self, sock, n):
         cmd = b"AT+MIPREAD=%d,%d" % (sock.id, min(n, self.MAX_READ))
+        notes = sock.notes
         c = self.m.command(cmd, prefix=b"+MIPDATA:", check=False)
         got = 0
         if c.ok() and c.lines:
@@ -266,7 +267,7 @@ class L610(Dialect):
             except (ValueError, IndexError):
                 pass
         if got < min(n, self.MAX_READ):
-            sock.readable = False
+            sock.drained(notes)
         return got
 
     def close(self, sock):

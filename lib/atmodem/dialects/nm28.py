@@ -59,7 +59,7 @@ class NM28(Dialect):
         elif line.startswith((b"IPREAD:", b"+IPREAD:", b"+SSLREAD:")):
             s = self.socks.get(last_int(line))
             if s is not None:
-                s.readable = True
+                s.data_waiting()
         elif line.startswith(b'+IPURC: "incoming",'):
             # +IPURC: "incoming",<new id>,<listener id>,"<ip>",<port>
             f = line[19:].split(b",")
@@ -191,9 +191,10 @@ class NM28(Dialect):
     def read(self, sock, n):
         """Buffer mode: fetch up to n held bytes into the socket; return how many came."""
         cmd = b"AT+IPRD=%d,%d" % (sock.id, min(n, self.MAX_READ))
+        notes = sock.notes
         c = self.m.command(cmd, prefix=(b"+IPRD:", b"+SSLRECV:"), check=False)
         if not c.ok():
-            sock.readable = False  # the module has nothing (or forgot the id)
+            sock.drained(notes)  # the module has nothing (or forgot the id)
             return 0
         got = 0
         for line in c.lines:
@@ -202,7 +203,7 @@ class NM28(Dialect):
             except (ValueError, IndexError):
                 pass
         if got < min(n, self.MAX_READ):
-            sock.readable = False
+            sock.drained(notes)
         return got
 
     def close(self, sock):
