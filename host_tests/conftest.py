@@ -136,3 +136,20 @@ def certs(tmp_path_factory):
     from host_tests import tlsfixtures
 
     return tlsfixtures.make(str(tmp_path_factory.mktemp("certs")))
+
+
+@pytest.fixture(params=["cpython", "micropython"])
+def runtime(request):
+    """Each scenario on CPython (pyserial) and on the micropython binary."""
+    return request.param
+
+
+@pytest.fixture(params=["nm28", "l610"])
+def dialect(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def tcp_echo():
+    with loopback.echo_server() as s:
+        yield s

@@ -39,22 +39,6 @@ def run_scenario(emu, runtime, dialect, name, **kw):
     return r.stdout
 
 
-@pytest.fixture(params=RUNTIMES)
-def runtime(request):
-    return request.param
-
-
-@pytest.fixture(params=DIALECTS)
-def dialect(request):
-    return request.param
-
-
-@pytest.fixture(scope="module")
-def tcp_echo():
-    with loopback.echo_server() as s:
-        yield s
-
-
 @pytest.fixture(scope="module")
 def udp_echo_m():
     with loopback.UdpEcho() as s:

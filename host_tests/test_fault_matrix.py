@@ -17,11 +17,6 @@ from tools import loopback
 DIALECTS = ["nm28", "l610"]
 
 
-@pytest.fixture(params=DIALECTS)
-def dialect(request):
-    return request.param
-
-
 class RecordingSink(loopback.SinkServer):
     """A sink that keeps what it got, to check it is a prefix of what was sent."""
 

@@ -10,11 +10,6 @@ from tools import loopback
 SIZE = 256 * 1024
 
 
-@pytest.fixture(params=RUNTIMES)
-def runtime(request):
-    return request.param
-
-
 def emu(emulator, certs):
     return emulator("nm28", cert_dir=certs.dir, guard_time=0.2)
 

@@ -13,22 +13,6 @@ GUARD = 0.2  # the emulator's guard; the driver waits a little longer (guard_ms)
 GUARD_MS = 250
 
 
-@pytest.fixture(params=RUNTIMES)
-def runtime(request):
-    return request.param
-
-
-@pytest.fixture(params=DIALECTS)
-def dialect(request):
-    return request.param
-
-
-@pytest.fixture(scope="module")
-def tcp_echo():
-    with loopback.echo_server() as s:
-        yield s
-
-
 def emu_for(emulator, dialect):
     return emulator(dialect, guard_time=GUARD)
 

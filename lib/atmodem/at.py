@@ -75,13 +75,8 @@ class Engine:
         self._line = bytearray(line_max)
         self._lmv = memoryview(self._line)
         self._max = line_max
-        self._ln = 0
-        self._over = False
-        self._need = 0
-        self._target = DISCARD
-        self._skip_lf = False
-        self._last_cr = False
-        self._scan = False  # the current line may be an inline-payload header
+        self._target = DISCARD  # type: Discard  (any object with rx_write/rx_end)
+        self.reset()
         self.pending = None
         self.inline_prefix = b""
         self.header_prefixes = ()  # type: tuple

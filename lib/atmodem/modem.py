@@ -24,6 +24,17 @@ def _dialect_class(name):
     raise ValueError("dialect must be 'nm28', 'l610' or None, not %r" % (name,))
 
 
+def registered(lines):
+    """Any +CGREG/+CEREG answer line at 1 (home) or 5 (roaming) [seed]."""
+    for line in lines:
+        try:
+            if int(line.split(b",")[1]) in (1, 5):
+                return True
+        except (ValueError, IndexError):
+            pass
+    return False
+
+
 def _is_ipv4(host):
     parts = host.split(".")
     if len(parts) != 4:
@@ -355,22 +366,13 @@ class Modem:
         except ValueError:
             self.csq = None
 
-        def registered(c):
-            for line in c.lines:
-                try:
-                    if int(line.split(b",")[1]) in (1, 5):
-                        return True
-                except (ValueError, IndexError):
-                    pass
-            return False
-
         def either(c):
             # CGREG or, on LTE, CEREG: one of them at 1 or 5 is enough [seed]
-            if registered(c):
+            if registered(c.lines):
                 return True
             c2 = self.command(b"AT+CEREG?", prefix=b"+CEREG:", check=False)
             c.lines += c2.lines
-            return c2.ok() and registered(c2)
+            return c2.ok() and registered(c2.lines)
 
         until("registration", b"AT+CGREG?", (b"+CGREG:", b"+CEREG:"), either)
         self.state = "registered"

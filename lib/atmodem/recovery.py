@@ -2,6 +2,7 @@
 AT+CFUN=1 to search the network again; power-cycle the module, never two power cuts within
 300 s, and longer apart after 5 in a row. Time is the modem's clock (a fake one in tests)."""
 from .errors import ETIMEDOUT, ModemError
+from .modem import registered
 
 
 class Policy:
@@ -46,13 +47,9 @@ class Recovery:
         clock = m.clock
         deadline = clock.ticks_add(clock.ticks_ms(), seconds * 1000)
         while True:
-            c = m.command(b"AT+CGREG?", prefix=(b"+CGREG:", b"+CEREG:"), check=False)
-            for line in c.lines:
-                try:
-                    if int(line.split(b",")[1]) in (1, 5):
-                        return True
-                except (ValueError, IndexError):
-                    pass
+            for cmd in (b"AT+CGREG?", b"AT+CEREG?"):
+                if registered(m.command(cmd, prefix=(b"+CGREG:", b"+CEREG:"), check=False).lines):
+                    return True
             if clock.ticks_diff(deadline, clock.ticks_ms()) <= 0:
                 return False
             m.idle(1000)
