@@ -75,7 +75,8 @@ class Engine:
         self._line = bytearray(line_max)
         self._lmv = memoryview(self._line)
         self._max = line_max
-        self._target = DISCARD  # type: Discard  (any object with rx_write/rx_end)
+        # the payload target: any object with rx_write/rx_end, DISCARD when idle
+        self._target = DISCARD  # type: Discard
         self.reset()
         self.pending = None
         self.inline_prefix = b""
