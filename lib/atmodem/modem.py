@@ -1,12 +1,13 @@
 """The modem: owns the UART, the engine, the dialect and the clock, and is the only place
 that loops. Everything blocking in atmodem is `poll` here with a deadline."""
 from .at import Command, Engine
+from .datamode import DataMode
 from .compat import Clock
 from .dialects.base import Dialect, check_port, check_text
 from .errors import (
     EBUSY, EHOSTUNREACH, EINVAL, EIO, ENETDOWN, ATError, ATTimeout, LinkError, ModemError, ECONNRESET,
 )
-from .socket import AF_INET, CLOSED, CLOSING, OPEN, OPENING, SOCK_DGRAM, SOCK_STREAM, Socket
+from .socket import AF_INET, CLOSED, CLOSING, OPEN, OPENING, SOCK_STREAM, Socket
 
 _CMD_MS = 5000
 _OPEN_MS = 60000
@@ -76,6 +77,7 @@ class Modem:
         self.rebooted = False  # seen a reset: bring the module back before the next call
         self._attach_args = None
         self.data_sock = None  # the socket whose bytes the UART carries (transparent mode)
+        self.data = DataMode(self)
         self.last_write = self.clock.ticks_ms()
 
     # ---------------------------------------------------------------- the line
@@ -203,75 +205,18 @@ class Modem:
             self.state = "registered"
         self._fail_all(LinkError(ENETDOWN, "the data bearer was lost (%s)" % why))
 
-    # ---------------------------------------------------------------- data (transparent) mode
+    # data (transparent) mode: see datamode.py
     def enter_data(self, sock):
-        """Called at the byte where the module switched to data mode."""
-        self.engine.enter_data(sock, self.dialect.terminator(sock))
-        self.data_sock = sock
-        sock.suspended = False
+        self.data.enter(sock)
 
     def data_ended(self, sock):
-        """The module left data mode by itself (NO CARRIER: peer closed, link lost)."""
-        if self.data_sock is sock:
-            self.data_sock = None
-
-    def _service_until(self, pred, deadline):
-        clock = self.clock
-        while not pred():
-            left = clock.ticks_diff(deadline, clock.ticks_ms())
-            if left <= 0:
-                return False
-            if not self.poll(min(left, 50)):
-                self.engine.flush_hold()
-        return True
+        self.data.ended(sock)
 
     def escape(self):
-        """Leave data mode: guard silence, +++, guard silence, OK. No OK: probe with AT.
-        Ends in command mode or raises, leaving the state 'unknown'; never a guess."""
-        sock = self.data_sock
-        if sock is None:
-            return
-        e = self.engine
-        clock = self.clock
-        guard = self.guard_ms
-        for _ in range(3):
-            quiet = clock.ticks_add(self.last_write, guard + 20)
-            self._service_until(lambda: False, quiet)
-            if self.data_sock is None:
-                break  # the peer closed meanwhile: the module is in command mode
-            self.write(b"+++")
-            # The module's OK comes after its own guard time, which is never exactly ours:
-            # watch for it from the +++ on (bytes before it are still the socket's data).
-            e.watch_ok = True
-            self._service_until(
-                lambda: e.escaped or self.data_sock is None,
-                clock.ticks_add(clock.ticks_ms(), 2 * guard + 1000),
-            )
-            if e.escaped or self.data_sock is None:
-                break
-            # No OK: maybe it was lost. Ask in command mode; a data-mode module forwards it.
-            e.leave_data()
-            self.data_sock = None
-            try:
-                self.command(b"AT", timeout_ms=500)
-                break
-            except (ATTimeout, ATError):
-                self.enter_data(sock)
-        else:
-            self.state = "unknown"
-            raise ModemError(EIO, "could not leave data mode: no OK after +++ three times")
-        e.escaped = False
-        e.watch_ok = False
-        self.data_sock = None
-        sock.suspended = not sock.ended()
+        self.data.escape()
 
     def resume(self, sock):
-        """Back to data mode for a suspended transparent socket."""
-        if self.data_sock is not None:
-            if self.data_sock is sock:
-                return
-            self.escape()
-        self.dialect.resume(sock)
+        self.data.resume(sock)
 
     def _fail_all(self, err):
         for s in list(self.dialect.socks.values()):
@@ -476,6 +421,8 @@ class Modem:
     def sockets(self):
         """A socket-module-shaped object for libraries that `import socket` (inject it as
         sys.modules["socket"], or pass it where a library takes a socket module)."""
+        from .socket_module import SocketModule
+
         return SocketModule(self)
 
     def getaddrinfo(self, host, port, af=0, type=0, proto=0, flags=0):
@@ -497,28 +444,3 @@ class Modem:
             s.close()
         self.uart.close()
 
-
-class SocketModule:
-    AF_INET = AF_INET
-    SOCK_STREAM = SOCK_STREAM
-    SOCK_DGRAM = SOCK_DGRAM
-    SOL_SOCKET = 1
-    SO_REUSEADDR = 2
-    IPPROTO_TCP = 6
-    TCP_NODELAY = 1
-    error = OSError
-
-    def __init__(self, modem):
-        self.modem = modem
-        self.timeout = None  # default for new sockets, like socket.setdefaulttimeout
-
-    def socket(self, af=AF_INET, type=SOCK_STREAM, proto=0, mode="push", tls=None, rxbuf=4096):
-        s = self.modem.socket(type, mode=mode, tls=tls, rxbuf=rxbuf, af=af)
-        s.settimeout(self.timeout)
-        return s
-
-    def getaddrinfo(self, host, port, af=0, type=0, proto=0, flags=0):
-        return self.modem.getaddrinfo(host, port, af, type, proto, flags)
-
-    def setdefaulttimeout(self, seconds):
-        self.timeout = seconds

@@ -5,7 +5,9 @@ from __future__ import annotations
 import binascii
 
 from . import netconn
-from .module import CmdError, Module, Sock, num, text_arg
+from .module import Module
+from .parsing import CmdError, num, text_arg
+from .sock import Sock
 
 HEX_CHUNK = 1024  # bytes per +MIPRTCP line in IPRFMT 0
 RAW_CHUNK = 1460

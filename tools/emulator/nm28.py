@@ -5,7 +5,9 @@ import binascii
 import socket
 
 from . import netconn
-from .module import CmdError, Module, Sock, num, text_arg
+from .module import Module
+from .parsing import CmdError, num, text_arg
+from .sock import Sock
 
 MODE_BUFFER, MODE_DIRECT, MODE_TRANSPARENT = 0, 1, 2
 STATE_CODE = {"opening": 1, "open": 2, "listening": 3, "closed": 0}
