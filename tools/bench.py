@@ -123,10 +123,19 @@ def micropython_costs(size):
 
 
 def mpy_size():
+    """All board files, and what `import atmodem` with one module's dialect loads."""
     with tempfile.TemporaryDirectory() as out:
         sizes = build_mpy.build(out, skip=("hal/pyserial_port.py", "hal/unix_port.py"))
-    print("\npackage for a board (.mpy, bytecode, without the CPython and unix ports): %d bytes (%.1f KiB)"
-          % (sum(sizes.values()), sum(sizes.values()) / 1024))
+    total = sum(sizes.values())
+    print("\npackage for a board (.mpy, bytecode, all files but the CPython and unix ports): %d bytes (%.1f KiB)"
+          % (total, total / 1024))
+    optional = ("aio.mpy", "tls.mpy", "recovery.mpy", "reconnect.mpy", "socket_module.mpy")
+    for dialect, other in (("nm28", "l610"), ("l610", "nm28")):
+        used = sum(v for k, v in sizes.items() if not k.endswith(("dialects/%s.mpy" % other,) + optional))
+        print("loaded by `import atmodem` + a socket with the %s dialect: %d bytes (%.1f KiB)"
+              % (dialect.upper(), used, used / 1024))
+    extra = sum(v for k, v in sizes.items() if k.endswith(optional))
+    print("loaded on first use (TLS, Recovery, Reconnecting, sockets(), aio): %d bytes" % extra)
 
 
 def main(argv=None) -> int:
