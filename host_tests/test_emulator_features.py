@@ -175,3 +175,13 @@ def test_command_line(tmp_path):
         assert proc.wait(10) == 0
     text = log.read_text()
     assert "< b'AT+CGMM\\r'" in text and "L610" in text
+
+
+def test_command_line_stops_cleanly_right_after_printing_its_path():
+    """SIGTERM the moment the path is out: the handlers are already installed."""
+    for _ in range(5):
+        proc = subprocess.Popen([sys.executable, "-m", "tools.emulator"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("/dev/")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0

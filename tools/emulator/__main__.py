@@ -28,6 +28,10 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     if a.baud is not None and a.baud <= 0:
         p.error("--baud must be positive")
+    # Handlers first: a client may stop us as soon as it has read the path.
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
     emu = Emulator(
         a.dialect, baud=a.baud, serve=a.serve, log=a.log,
         cert_dir=a.cert_dir, async_delay=a.async_delay, guard_time=a.guard_time,
@@ -35,9 +39,6 @@ def main(argv=None) -> int:
     print(emu.path, flush=True)
     if emu.serve_address:
         print("serving on %s:%d" % emu.serve_address[:2], file=sys.stderr, flush=True)
-    done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
     done.wait()
     emu.stop()
     return 0
