@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.join(ROOT, "lib"))
 
 import atmodem  # noqa: E402
 
-MODES = ("push", "hex", "buffer")
+MODES = ("push", "hex", "buffer", "transparent")
 
 
 class Transcript:
