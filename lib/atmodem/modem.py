@@ -85,7 +85,13 @@ class Modem:
         if self.trace:
             self.trace(">", bytes(data))
         self.uart.write(data)
-        self.last_write = self.clock.ticks_ms()
+        # When the last byte will have left the wire (8N1: 10 bits a byte): written bytes
+        # wait in UART buffers, and the +++ guard silence is the module's, counted from then.
+        clock = self.clock
+        now = clock.ticks_ms()
+        start = self.last_write if clock.ticks_diff(self.last_write, now) > 0 else now
+        bps = getattr(self.uart, "baudrate", 0)
+        self.last_write = clock.ticks_add(start, len(data) * 10000 // bps + 1 if bps else 0)
 
     def poll(self, timeout_ms=0):
         """Feed whatever the UART has to the engine; wait up to timeout_ms for something.

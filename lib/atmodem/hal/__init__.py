@@ -1,7 +1,7 @@
 """Ports: the UART as atmodem needs it, on every runtime.
 
 A port has write(data) (all of it), readinto(buf) -> int (non-blocking, 0 when nothing),
-wait(timeout_ms) -> bool (until readable) and close()."""
+wait(timeout_ms) -> bool (until readable), close(), and baudrate (0 if unknown)."""
 import sys
 
 

@@ -5,6 +5,7 @@ import select
 
 class MachineUART:
     def __init__(self, uart_id, baudrate=115200, tx=None, rx=None, rxbuf=4096, txbuf=None, **kw):
+        self.baudrate = baudrate
         args = dict(kw)
         args["baudrate"] = baudrate
         args["rxbuf"] = rxbuf

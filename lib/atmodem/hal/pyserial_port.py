@@ -7,6 +7,7 @@ import serial
 class PySerialPort:
     def __init__(self, url, baudrate=115200, **kw):
         self.ser = serial.serial_for_url(url, baudrate=baudrate, timeout=0, write_timeout=None, **kw)
+        self.baudrate = baudrate
         self._fd = None
         sock = getattr(self.ser, "_socket", None)
         try:

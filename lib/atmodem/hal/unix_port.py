@@ -16,6 +16,7 @@ _BAUD = {
 
 class UnixPort:
     def __init__(self, path, baudrate=115200):
+        self.baudrate = baudrate
         self.f = open(path, "r+b")
         fd = self.f.fileno()
         termios.setraw(fd)  # pyright: ignore[reportAttributeAccessIssue]  (the unix port has it; the board stubs do not)
