@@ -42,8 +42,14 @@ class DataMode:
         e = m.engine
         clock = m.clock
         guard = m.guard_ms
+        drain = getattr(m.uart, "drain", None)
         for _ in range(3):
-            quiet = clock.ticks_add(m.last_write, guard + 20)
+            if drain is not None:
+                drain()  # out of our buffers; a pty or USB bridge may still hold some
+            # the guard counts from the last byte on the wire (estimated), not the write
+            now = clock.ticks_ms()
+            last = m.last_write if clock.ticks_diff(m.last_write, now) > 0 else now
+            quiet = clock.ticks_add(last, guard + 20)
             self._service_until(lambda: False, quiet)
             if m.data_sock is None:
                 break  # the peer closed meanwhile: the module is in command mode

@@ -10,6 +10,7 @@ from .errors import (
 from .socket import AF_INET, CLOSED, CLOSING, OPEN, OPENING, SOCK_STREAM, Socket
 
 _CMD_MS = 5000
+TX_BUFFERED = 16384  # bytes a UART path can still hold after write() returned (tty, USB bridge)
 _OPEN_MS = 60000
 
 
@@ -86,12 +87,18 @@ class Modem:
             self.trace(">", bytes(data))
         self.uart.write(data)
         # When the last byte will have left the wire (8N1: 10 bits a byte): written bytes
-        # wait in UART buffers, and the +++ guard silence is the module's, counted from then.
+        # wait in UART buffers (at most TX_BUFFERED of them), and the +++ guard silence is
+        # the module's, counted from then. Ports that can drain() say it exactly instead.
         clock = self.clock
         now = clock.ticks_ms()
-        start = self.last_write if clock.ticks_diff(self.last_write, now) > 0 else now
         bps = getattr(self.uart, "baudrate", 0)
-        self.last_write = clock.ticks_add(start, len(data) * 10000 // bps + 1 if bps else 0)
+        if not bps:
+            self.last_write = now
+            return
+        start = self.last_write if clock.ticks_diff(self.last_write, now) > 0 else now
+        end = clock.ticks_add(start, len(data) * 10000 // bps + 1)
+        cap = clock.ticks_add(now, TX_BUFFERED * 10000 // bps + 1)
+        self.last_write = end if clock.ticks_diff(cap, end) > 0 else cap
 
     def poll(self, timeout_ms=0):
         """Feed whatever the UART has to the engine; wait up to timeout_ms for something.

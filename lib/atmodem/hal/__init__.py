@@ -1,7 +1,8 @@
 """Ports: the UART as atmodem needs it, on every runtime.
 
 A port has write(data) (all of it), readinto(buf) -> int (non-blocking, 0 when nothing),
-wait(timeout_ms) -> bool (until readable), close(), and baudrate (0 if unknown)."""
+wait(timeout_ms) -> bool (until readable), close(), baudrate (0 if unknown), and optionally
+drain() (until everything written has left)."""
 import sys
 
 

@@ -28,6 +28,12 @@ class MachineUART:
             n = self.uart.write(mv)
             mv = mv[n or 0 :]
 
+    def drain(self):
+        """Until everything written has left the UART (where the port has UART.flush)."""
+        flush = getattr(self.uart, "flush", None)
+        if flush is not None:
+            flush()
+
     def readinto(self, buf):
         if not self.uart.any():
             return 0

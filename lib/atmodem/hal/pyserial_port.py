@@ -23,6 +23,10 @@ class PySerialPort:
                 n = len(mv)
             mv = mv[n:]
 
+    def drain(self):
+        """Until everything written has left (tcdrain)."""
+        self.ser.flush()
+
     def readinto(self, buf):
         data = self.ser.read(len(buf))
         n = len(data)
