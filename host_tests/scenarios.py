@@ -104,17 +104,22 @@ def many_sockets(m, port, mode="push", rounds=8, chunk=1500):
     return len(socks)
 
 
+def read_to_end(s):
+    """Everything until recv gives b'' (the peer closed)."""
+    got = b""
+    while True:
+        d = s.recv(100)
+        if not d:
+            return got
+        got += d
+
+
 def peer_close(m, port, mode="push"):
     """The server sends b'bye' and closes: the data first, then b'' for ever."""
     s = m.socket(mode=mode)
     s.settimeout(10)
     s.connect(("127.0.0.1", port))
-    got = b""
-    while True:
-        d = s.recv(100)
-        if not d:
-            break
-        got += d
+    got = read_to_end(s)
     assert got == b"bye", got
     assert s.recv(10) == b""
     s.close()
@@ -244,12 +249,7 @@ def transparent_peer_close(m, port, echo_port):
     s = m.socket(mode="transparent")
     s.settimeout(20)
     s.connect(("127.0.0.1", port))
-    got = b""
-    while True:
-        d = s.recv(100)
-        if not d:
-            break
-        got += d
+    got = read_to_end(s)
     assert got == b"bye" * 100, got
     assert m.data_sock is None
     s.close()

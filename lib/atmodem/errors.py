@@ -63,6 +63,3 @@ class ConnectError(ModemError):
 class LinkError(ModemError):
     """The connection broke (reset, link lost, module reboot)."""
 
-
-def timeout_error(what):
-    return ModemError(ETIMEDOUT, "timed out: " + what)

@@ -26,7 +26,6 @@ _POLL = const(3)  # MP_STREAM_POLL
 _CLOSE = const(4)  # MP_STREAM_CLOSE
 _POLLIN = const(1)
 _POLLOUT = const(4)
-_POLLERR = const(8)
 _POLLHUP = const(16)
 
 
@@ -273,11 +272,10 @@ class Socket(StreamBase):
     def _after_peer_close(self, n):
         """Like a TCP stack after the peer's FIN: the first write is taken (the peer is gone
         and would reset it; TLS close_notify does this), any later one fails."""
-        if self._eof and self._error is None and not self._wrote_after_close:
-            self._wrote_after_close = True
-            return n
-        self._check_send()
-        return -1
+        if self._wrote_after_close:
+            self._check_send()  # raises: the connection was closed
+        self._wrote_after_close = True
+        return n
 
     def send(self, data):
         mv = memoryview(data)

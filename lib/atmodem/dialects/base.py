@@ -4,7 +4,7 @@ A dialect knows one module's words and nothing about UARTs; it talks to the line
 through `self.m.command(...)` and `self.m.wait_for(...)`.
 """
 from ..at import DISCARD
-from ..errors import EINVAL, ETIMEDOUT, ATError, ConnectError, ECONNREFUSED, LinkError, ModemError
+from ..errors import EINVAL, ETIMEDOUT, ConnectError, ECONNREFUSED, LinkError, ModemError
 
 
 def ints(text):
@@ -108,8 +108,6 @@ class Dialect:
     def open_failed(self, cmd, answer):
         return ConnectError(ECONNREFUSED, "%s: %s" % (cmd, answer))
 
-    def sock_error(self, sock, cmd, answer, code=EINVAL):
-        return ATError(cmd, answer, code)
 
     def start(self):
         pass
