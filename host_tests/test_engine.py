@@ -12,16 +12,25 @@ from atmodem.dialects.nm28 import NM28
 
 
 class Target:
-    def __init__(self):
+    def __init__(self, room=None):
         self.data = bytearray()
         self.ends = 0
         self.rx_addr = None
+        self.room = room  # None: takes everything
 
     def rx_write(self, mv):
-        self.data += mv
+        n = len(mv) if self.room is None else min(len(mv), self.room - len(self.data))
+        self.data += mv[:n]
+        return n
 
     def rx_end(self):
         self.ends += 1
+
+    def rx_spill(self):
+        pass
+
+    def rx_data_end(self):
+        pass
 
 
 class Recorder:
@@ -32,18 +41,18 @@ class Recorder:
         self.echoes = []
         self.targets = {}
         self.d = dialect_cls(modem=None)
-        self.d.sock = self.target
+        self.d.payload_to = self.target
         if fmt is not None:
             self.d.fmt = fmt
 
     def target(self, sid):
         return self.targets.setdefault(sid, Target())
 
-    def header(self, line):
-        return self.d.header(line)
+    def header(self, buf, ln):
+        return self.d.header(buf, ln)
 
-    def inline(self, partial):
-        return self.d.inline(partial)
+    def inline(self, buf, ln):
+        return self.d.inline(buf, ln)
 
     def urc(self, line):
         self.urcs.append(line)
@@ -55,10 +64,10 @@ class Recorder:
 def engine_for(dialect_cls: type = NM28, fmt=None):
     h = Recorder(dialect_cls, fmt)
     e = Engine(h)
-    e.urc_prefixes = dialect_cls.URC_PREFIXES + dialect_cls.BOOT_URCS
-    e.header_prefixes = dialect_cls.HEADER_PREFIXES
-    if fmt == 2:
-        e.inline_prefix = b"+MIPR"
+    h.d.install(e)
+    e.h = h
+    if fmt != 2:
+        e.inline_prefix = b""
     return e, h
 
 
@@ -191,9 +200,24 @@ def test_bad_lengths_do_not_start_payloads():
 
 def test_unknown_id_payload_is_consumed_to_stay_in_sync():
     e, h = engine_for()
-    h.d.sock = lambda sid: __import__("atmodem.at", fromlist=["DISCARD"]).DISCARD
+    h.d.payload_to = lambda sid: __import__("atmodem.at", fromlist=["DISCARD"]).DISCARD
     e.feed(b'\r\n+IPURC: "recv",7,5\r\nOK\r\n\r\n\r\nIPREAD: 1\r\n')
     assert h.urcs == [b"IPREAD: 1"]
+
+
+def test_a_full_target_stops_the_engine_and_the_rest_waits():
+    """Back-pressure: the engine takes what the target has room for and stops there; fed
+    again from that point once there is room, it carries on as if nothing happened."""
+    e, h = engine_for()
+    t = h.targets[1] = Target(room=4)
+    stream = b'\r\n+IPURC: "recv",1,10\r\n0123456789\r\n\r\nIPREAD: 2\r\n'
+    i = e.feed(stream)
+    assert e.blocked and bytes(t.data) == b"0123" and h.urcs == []
+    assert stream[i:].startswith(b"456789")
+    assert e.feed(stream, len(stream), i) == i and e.blocked  # still no room: nothing moves
+    t.room = 100
+    assert e.feed(stream, len(stream), i) == len(stream) and not e.blocked
+    assert bytes(t.data) == b"0123456789" and t.ends == 1 and h.urcs == [b"IPREAD: 2"]
 
 
 STREAM = (

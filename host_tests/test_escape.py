@@ -72,4 +72,4 @@ def test_data_before_the_ok_still_reaches_the_socket():
 
     m, s, uart, clock = modem_in_data_mode(module)
     m.escape()
-    assert bytes(s._rx.read(100)) == b"late data\r\n"
+    assert bytes(s.inbox.ring.read(100)) == b"late data\r\n"

@@ -26,7 +26,7 @@ class Service:
         m = self.modem
         while self.running:
             try:
-                busy = m.engine.pending is None and m.poll(0)
+                busy = m.line.idle() and m.poll(0)
             except OSError:
                 busy = False
             await asyncio.sleep(0 if busy else _IDLE_MS / 1000)
@@ -98,7 +98,7 @@ class Writer:
         return self.s.peer if name == "peername" else default
 
 
-async def open_connection(modem, host, port, mode="push", tls=None, rxbuf=8192, timeout=30):
+async def open_connection(modem, host, port, mode="buffer", tls=None, rxbuf=8192, timeout=30):
     s = modem.socket(mode=mode, tls=tls, rxbuf=rxbuf)
     s.settimeout(timeout)
     s.connect((host, port))

@@ -1,13 +1,16 @@
 """The AT engine, sans-I/O: fed bytes in any fragmentation, it frames lines, prompts and
 length-driven binary payloads, matches them to the command in flight, and hands every
-other line to the handler as a URC. No I/O, no clock: the modem drives it.
+other line to the handler as a URC. No I/O, no clock: a runner drives it.
 
-The handler (a dialect) answers three questions:
-- header(line) -> (target, n) or None: a complete line that announces n raw bytes.
-- inline(partial) -> (target, n), None (need more) or False (not inline): a line whose raw
-  bytes start after a comma on the same line (L610 `+MIPRTCP: <id>,<len>,<raw>`).
-- urc(line): anything that is not the pending command's.
-A payload target has rx_write(memoryview) and rx_end().
+The handler (a dialect) answers three questions, reading the line in place (no copy):
+- header(buf, ln) -> bool: buf[:ln] is a complete line that may announce raw bytes; if it
+  does, the handler calls engine.expect(target, n) and returns True.
+- inline(buf, ln) -> True / None (need more) / False (not inline): a line whose raw bytes
+  start after a comma on the same line (L610 `+MIPRTCP: <id>,<len>,<raw>`).
+- urc(line), echo(line): anything that is not the pending command's.
+A payload target has rx_write(memoryview) -> bytes taken, and rx_end(). A target that
+takes fewer bytes than offered is full: feed() stops there (`blocked`) and the rest stays
+in the UART until the program makes room. That is the back-pressure: nothing is dropped.
 """
 from .compat import const
 
@@ -15,36 +18,55 @@ _CR = const(13)
 _LF = const(10)
 _SP = const(32)
 _GT = const(62)
+_O = const(79)
+_K = const(75)
 
 OK = b"OK"
 ERROR = b"ERROR"
 _ERRORS = (b"ERROR", b"+CME ERROR", b"+CMS ERROR", b"NO CARRIER")
+_OK_LINE = b"\r\nOK\r\n"
 
 
-class Discard:
-    """Payload target for data nobody owns (unknown id): consumed to stay in sync."""
+class Target:
+    """A payload target. This one owns nothing (an unknown id): what it gets is consumed
+    to stay in sync."""
 
     rx_addr = None  # type: tuple | None
 
     def rx_write(self, mv):
-        pass
+        return len(mv)
 
     def rx_end(self):
         pass
 
+    def rx_spill(self):
+        pass
 
-DISCARD = Discard()
+    def rx_data_end(self):
+        pass
+
+
+DISCARD = Target()
 
 
 class Command:
-    """One command in flight and what it has collected.
+    """One command and what it has collected; also the step a flow yields to run it.
 
     prefix: info lines that belong to it (bytes or tuple); b"" takes any line that is not a
     known URC. prompt: b">" or b"CONNECT" before the payload. need: a line prefix that must
     be seen before the final OK counts (the L610 send confirmation may follow an early OK).
+    check: an error result raises ATError in the flow that yielded it.
     """
 
-    def __init__(self, text, prefix=None, prompt=None, need=None, on_connect=None):
+    background = False  # nobody waits for it: the runner calls finished() when it is done
+    # reads (reused per socket) fill these in; wire: text + CR, precomputed
+    sid = -1
+    sock = None
+    want = 0
+    notes = 0
+
+    def __init__(self, text, prefix=None, prompt=None, need=None, on_connect=None,
+                 payload=None, timeout_ms=5000, check=True):
         self.text = text
         self.prefix = prefix
         self.prompt = prompt
@@ -52,13 +74,28 @@ class Command:
         # A CONNECT that is the final result and starts data mode (ATO, AT+IPSWTMD=<id>,2):
         # on_connect() switches the engine before the next byte is read.
         self.on_connect = on_connect
+        self.payload = payload
+        self.timeout_ms = timeout_ms
+        self.check = check
+        self.wire = None  # type: bytes | None
         self.lines = []
-        self.result = None
+        self.reset()
+
+    def reset(self):
+        if self.lines:
+            self.lines = []
+        self.result = None  # type: bytes | None
         self.done = False
         self.prompted = False
+        self.written = self.payload is None  # the payload has gone out (or there is none)
+        self.got = -1  # a read's byte count, from its header
+        self.deadline = 0
 
     def ok(self):
         return self.result == OK
+
+    def finished(self):
+        """A background command's answer is in (or its time ran out)."""
 
     def first(self, prefix=None):
         """The first collected line (with prefix), its prefix and ': ' removed; None if absent."""
@@ -69,24 +106,38 @@ class Command:
         return None
 
 
+class Background(Command):
+    """A command nobody waits for: its owner's command_done(c) runs when it is done."""
+
+    background = True
+
+    def __init__(self, text, owner, timeout_ms=5000):
+        Command.__init__(self, text, check=False, timeout_ms=timeout_ms)
+        self.owner = owner
+
+    def finished(self):
+        self.owner.command_done(self)
+
+
 class Engine:
     def __init__(self, handler, line_max=2200):
         self.h = handler
         self._line = bytearray(line_max)
         self._lmv = memoryview(self._line)
         self._max = line_max
-        # the payload target: any object with rx_write/rx_end, DISCARD when idle
-        self._target = DISCARD  # type: Discard
+        self._target = DISCARD  # type: Target
+        self._last_cr = False
         self.reset()
-        self.pending = None
+        self.pending = None  # type: Command | None
         self.inline_prefix = b""
         self.header_prefixes = ()  # type: tuple
         self.urc_prefixes = ()  # type: tuple
-        self.data_target = None  # data (transparent) mode: every byte is the socket's
+        # data (transparent) mode: every byte is the socket's
+        self.data_target = None  # type: Target | None
         self._term = b""  # what ends data mode from the module's side (NO CARRIER + URC)
-        self._hold = b""  # a tail that may be the start of _term, not yet delivered
         self.watch_ok = False  # escaping: an OK in the stream ends data mode
         self.escaped = False
+        self.blocked = False  # the last feed stopped at a payload whose target is full
         self.overflows = 0
         self.echoes = 0
         self.echo_on = True  # the modem clears it after ATE0
@@ -103,11 +154,27 @@ class Engine:
     def start(self, command):
         self.pending = command
 
-    def feed(self, data, n=-1):
+    def expect(self, target, n):
+        """From the handler: the next n raw bytes are target's."""
+        if n > 0:
+            self._target = target
+            self._need = n
+        else:
+            target.rx_end()
+
+    def receiving(self):
+        """The target of a payload that is not complete yet (None between payloads)."""
+        return self._target if self._need else None
+
+    def feed(self, data, n=-1, i=0, mv=None, final=False):
+        """Consume data[i:n]; return where it stopped. That is n, or earlier when a payload's
+        target is full (`blocked`), or in data mode at a tail that may begin the module's
+        end of data mode (give more bytes after it, or final=True once the line is quiet)."""
         if n < 0:
             n = len(data)
-        mv = memoryview(data)
-        i = 0
+        if mv is None:
+            mv = memoryview(data)
+        self.blocked = False
         while i < n:
             if self._need:
                 if self._skip_lf:
@@ -116,19 +183,23 @@ class Engine:
                         i += 1
                         continue
                 k = self._need if self._need < n - i else n - i
-                self._target.rx_write(mv[i : i + k])
-                self._need -= k
-                i += k
+                took = self._target.rx_write(mv[i : i + k])
+                self._need -= took
+                i += took
+                if took < k:
+                    self.blocked = True
+                    return i
                 if not self._need:
                     t = self._target
                     self._target = DISCARD
                     t.rx_end()
                 continue
             if self.data_target is not None:
-                i = self._data(data, mv, i, n)
+                i = self._data(data, mv, i, n, final)
+                if self.data_target is not None:
+                    return i  # blocked, or an undecided tail
                 continue
-            ln = self._ln
-            if ln == 0:
+            if self._ln == 0:
                 b = data[i]
                 if b == _CR or b == _LF or b == _SP:
                     i += 1
@@ -152,10 +223,11 @@ class Engine:
                     continue
             if e < 0:
                 self._append(mv, i, n)
-                return
+                return n
             self._append(mv, i, e)
             i = e + 1
             self._end_line(data[e] == _CR)
+        return n
 
     # ---------------------------------------------------------------- data mode
     def enter_data(self, target, terminator):
@@ -166,76 +238,61 @@ class Engine:
         self._skip_lf = skip  # entered at the CR of CONNECT / +MIPODM: its LF is not data
         self.data_target = target
         self._term = terminator
-        self._hold = b""
         self.watch_ok = False
         self.escaped = False
 
     def leave_data(self):
-        """Back to lines (escape confirmed by other means); held bytes were data."""
-        self.flush_hold()
+        """Back to lines (escape confirmed by other means)."""
         self.data_target = None
         self.watch_ok = False
 
-    def holding(self):
-        return bool(self._hold)
+    def _undecided(self, data, i, n):
+        """Length of the tail of data[i:n] that could begin the terminator or the OK."""
+        term = self._term
+        span = max(len(term), 6 if self.watch_ok else 0) - 1
+        j = data.find(b"\r", max(i, n - span), n) if span > 0 else -1
+        while j >= 0:
+            tail = bytes(data[j:n])
+            if term.startswith(tail) or (self.watch_ok and _OK_LINE.startswith(tail)):
+                return n - j
+            j = data.find(b"\r", j + 1, n)
+        return 0
 
-    def flush_hold(self):
-        """The line went quiet: a held tail was data after all."""
-        t = self.data_target
-        if self._hold and t is not None:
-            h = self._hold
-            self._hold = b""
-            t.rx_write(memoryview(h))
-
-    def _data(self, data, mv, i, n):
-        """Deliver data[i:n] in data mode; return where line framing resumes (n if not)."""
+    def _data(self, data, mv, i, n, final):
+        """Deliver data[i:n] in data mode; return where it stopped."""
         if self._skip_lf:
             self._skip_lf = False
             if data[i] == _LF:
                 return i + 1
-        if self._hold:
-            joined = self._hold + bytes(mv[i:n])
-            self._hold = b""
-            rest = self._data(joined, memoryview(joined), 0, len(joined))
-            if rest < len(joined):  # data mode ended inside: frame the rest as lines
-                self.data_target = None
-                self.feed(joined[rest:])
-            return n
         t = self.data_target
         if t is None:
             return i
         term = self._term
         end = data.find(term, i, n) if term else -1
-        ok = data.find(b"\r\nOK\r\n", i, n) if self.watch_ok else -1
+        ok = data.find(_OK_LINE, i, n) if self.watch_ok else -1
         if ok >= 0 and (end < 0 or ok < end):
-            if ok > i:
-                t.rx_write(mv[i:ok])
+            stop = ok
+        elif end >= 0:
+            stop = end
+        else:
+            stop = n if final else n - self._undecided(data, i, n)
+        if stop > i:
+            took = t.rx_write(mv[i:stop])
+            if took < stop - i:
+                self.blocked = True
+                return i + took
+        if ok >= 0 and stop == ok:
             self.data_target = None
             self.watch_ok = False
             self.escaped = True
             return ok + 6
-        if end >= 0:
-            if end > i:
-                t.rx_write(mv[i:end])
+        if end >= 0 and stop == end:
             self.data_target = None
             t.rx_data_end()
             return end  # NO CARRIER and the closed URC are framed as lines
-        # Hold back a tail that could begin the terminator or the escape OK.
-        keep = 0
-        span = max(len(term), 6 if self.watch_ok else 0) - 1
-        j = data.find(b"\r", max(i, n - span), n) if span > 0 else -1
-        while j >= 0:
-            tail = bytes(mv[j:n])
-            if term.startswith(tail) or (self.watch_ok and b"\r\nOK\r\n".startswith(tail)):
-                keep = n - j
-                break
-            j = data.find(b"\r", j + 1, n)
-        if n - keep > i:
-            t.rx_write(mv[i : n - keep])
-        if keep:
-            self._hold = bytes(mv[n - keep : n])
-        return n
+        return stop
 
+    # ---------------------------------------------------------------- lines
     def _append(self, mv, i, j):
         k = j - i
         ln = self._ln
@@ -250,27 +307,17 @@ class Engine:
         ln = self._ln
         pre = self.inline_prefix
         m = len(pre) if ln >= len(pre) else ln
-        if self._lmv[:m] != pre[:m]:
+        if not self._line.startswith(pre[:m], 0, ln):
             self._scan = False
             return
         if ln < len(pre):
             return
-        r = self.h.inline(bytes(self._lmv[:ln]))
+        r = self.h.inline(self._line, ln)
         if r is None:
             return
         self._scan = False
-        if r is False:
-            return
-        self._ln = 0
-        self._begin(r)
-
-    def _begin(self, r):
-        target, n = r
-        if n > 0:
-            self._target = target
-            self._need = n
-        else:
-            target.rx_end()
+        if r:
+            self._ln = 0
 
     def _end_line(self, by_cr):
         self._last_cr = by_cr
@@ -281,17 +328,18 @@ class Engine:
             self._over = False
             self.overflows += 1
             return
-        line = bytes(self._lmv[:ln])
-        if self.header_prefixes and line.startswith(self.header_prefixes):
-            r = self.h.header(line)
-            if r is not None:
+        buf = self._line
+        p = self.pending
+        if ln == 2 and buf[0] == _O and buf[1] == _K:  # the commonest line, never copied
+            if p is not None and not p.done and p.need is None:
+                p.result = OK
+                p.done = True
+            return
+        if self.header_prefixes and buf.startswith(self.header_prefixes, 0, ln):
+            if self.h.header(buf, ln):
                 self._skip_lf = by_cr
-                p = self.pending
-                if p is not None and p.prefix and line.startswith(p.prefix):
-                    p.lines.append(line)
-                self._begin(r)
                 return
-        self._dispatch(line)
+        self._dispatch(bytes(self._lmv[:ln]))
 
     def _dispatch(self, line):
         p = self.pending
@@ -299,11 +347,6 @@ class Engine:
             if line == p.text:
                 if not self.echo_on:
                     self.h.echo(line)  # echo came back by itself: the module reset
-                return
-            if line == OK:
-                if p.need is None:
-                    p.result = line
-                    p.done = True
                 return
             if line.startswith(_ERRORS):
                 p.result = line

@@ -19,10 +19,13 @@ try:
     ENETDOWN = getattr(errno, "ENETDOWN", 100)
     EDESTADDRREQ = getattr(errno, "EDESTADDRREQ", 89)
     EMSGSIZE = getattr(errno, "EMSGSIZE", 90)
+    EALREADY = getattr(errno, "EALREADY", 114)
+    EINPROGRESS = getattr(errno, "EINPROGRESS", 115)
 except ImportError:  # pragma: no cover - every port ships errno
     ETIMEDOUT, EAGAIN, ECONNRESET, ECONNREFUSED, ENOTCONN, EIO = 110, 11, 104, 111, 107, 5
     ENOBUFS, EMFILE, EBADF, EBUSY, EINVAL, EISCONN = 105, 24, 9, 16, 22, 106
     EHOSTUNREACH, ENETDOWN, EDESTADDRREQ, EMSGSIZE = 113, 100, 89, 90
+    EALREADY, EINPROGRESS = 114, 115
 
 
 class ModemError(OSError):

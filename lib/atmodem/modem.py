@@ -1,20 +1,20 @@
-"""The modem: owns the UART, the engine, the dialect and the clock, and is the only place
-that loops. Everything blocking in atmodem is `poll` here with a deadline."""
+"""The modem: owns the line (UART + engine), the dialect, the clock and the pump, and runs
+flows. `run(flow)` is the blocking runner: it carries out each step a flow yields, servicing
+the line while it waits; atmodem.aio drives the same flows from an asyncio task."""
 from .at import Command, Engine
-from .datamode import DataMode
 from .compat import Clock
+from .datamode import DataMode
 from .dialects.base import Dialect, check_port, check_text
-from .errors import (
-    EBUSY, EHOSTUNREACH, EINVAL, EIO, ENETDOWN, ATError, ATTimeout, LinkError, ModemError, ECONNRESET,
-)
-from .socket import AF_INET, CLOSED, CLOSING, OPEN, OPENING, SOCK_STREAM, Socket
+from .errors import EBUSY, EINVAL, ENETDOWN, ECONNRESET, EBADF, ATError, ATTimeout, LinkError, ModemError
+from .flow import DRAIN, Until, Write, _never
+from .line import Line
+from .pump import Pump
+from .socket import AF_INET, SOCK_STREAM, Socket
 
 _CMD_MS = 5000
-TX_BUFFERED = 16384  # bytes a UART path can still hold after write() returned (tty, USB bridge)
-_OPEN_MS = 60000
 
 
-def _dialect_class(name):
+def dialect_class(name):
     if name == "nm28":
         from .dialects.nm28 import NM28
 
@@ -26,43 +26,29 @@ def _dialect_class(name):
     raise ValueError("dialect must be 'nm28', 'l610' or None, not %r" % (name,))
 
 
-def registered(lines):
-    """Any +CGREG/+CEREG answer line at 1 (home) or 5 (roaming) [seed]."""
-    for line in lines:
-        try:
-            if int(line.split(b",")[1]) in (1, 5):
-                return True
-        except (ValueError, IndexError):
-            pass
-    return False
-
-
-def _is_ipv4(host):
-    parts = host.split(".")
-    if len(parts) != 4:
-        return False
-    for p in parts:
-        if not p.isdigit() or int(p) > 255:
-            return False
-    return True
+def wait_s(ms):
+    return ms / 1000 if ms is not None else "unlimited"
 
 
 class Modem:
     def __init__(self, uart, dialect=None, clock=None, trace=None, rxbuf=1024, guard_ms=1000,
                  power=None, auto_reattach=False):
+        if not isinstance(rxbuf, int) or not 64 <= rxbuf <= 65536:
+            raise ValueError("rxbuf must be an int of 64-65536 bytes, got %r" % (rxbuf,))
         self.uart = uart
         self.clock = clock or Clock()
-        self.trace = trace  # trace(direction, bytes): '>' to the module, '<' from it
-        self._rx = bytearray(rxbuf)
-        self._want = dialect
+        self.want_dialect = dialect
         if dialect is not None:
-            _dialect_class(dialect)  # a bad name fails here, before any I/O
+            dialect_class(dialect)  # a bad name fails here, before any I/O
         self.dialect = Dialect(self)
         self.engine = Engine(self.dialect)
         self.dialect.install(self.engine)
+        self.line = Line(uart, self.engine, self.clock, rxbuf, trace)
+        self.pump = Pump(self)
         self.ip = None
         self.model = ""
         self.started = False
+        self.closed = False
         # off -> ready -> sim_ready -> registered -> attached; a reboot goes back to "off"
         self.state = "off"
         self.reboots = 0
@@ -76,104 +62,153 @@ class Modem:
         self.power = power  # hal.pins.Power, optional
         self.auto_reattach = auto_reattach
         self.rebooted = False  # seen a reset: bring the module back before the next call
-        self._attach_args = None
+        self.attach_args = None
         self.data_sock = None  # the socket whose bytes the UART carries (transparent mode)
         self.data = DataMode(self)
-        self.last_write = self.clock.ticks_ms()
+        self.waiting = 0  # flows waiting for the line: the pump issues nothing meanwhile
 
-    # ---------------------------------------------------------------- the line
-    def write(self, data):
-        if self.trace:
-            self.trace(">", bytes(data))
-        self.uart.write(data)
-        # When the last byte will have left the wire (8N1: 10 bits a byte): written bytes
-        # wait in UART buffers (at most TX_BUFFERED of them), and the +++ guard silence is
-        # the module's, counted from then. Ports that can drain() say it exactly instead.
+    @property
+    def trace(self):
+        return self.line.trace
+
+    @trace.setter
+    def trace(self, fn):
+        self.line.trace = fn
+
+    # ---------------------------------------------------------------- the blocking runner
+    def run(self, flow):
+        """Carry out a flow's steps until it returns; its errors propagate."""
+        value = None
+        err = None
+        while True:
+            try:
+                step = flow.throw(err) if err is not None else flow.send(value)
+            except StopIteration as stop:
+                return stop.value
+            value = err = None
+            try:
+                value = self.step(step)
+            except BaseException as e:  # thrown into the flow, so its cleanup runs
+                err = e
+
+    def step(self, s):
+        if isinstance(s, Command):
+            return self._command(s)
+        if isinstance(s, Until):
+            return self.until(s.pred, s.timeout_ms, s.what)
+        if isinstance(s, Write):
+            self.line.write(s.data)
+            return None
+        if s is DRAIN:
+            self.line.drain()
+            return None
+        raise TypeError("a flow yielded %r, which is not a step" % (s,))
+
+    def _command(self, c):
+        self._check_open()
+        if self.data_sock is not None and c.on_connect is None:
+            raise ModemError(
+                EBUSY,
+                "%s: socket %d holds the UART in transparent mode; call its suspend() or "
+                "close() first" % (c.text.decode(), self.data_sock.id),
+            )
+        line = self.line
+        self.waiting += 1
+        try:
+            if not line.idle():
+                self.until(line.idle, None, "the command in flight")
+        finally:
+            self.waiting -= 1
+        line.begin(c)
+        if c.background:
+            return c  # issued; its completion is the runner's business
+        self.until(lambda: line.cmd is not c, None, c.text.decode())
+        if not c.done:
+            raise line.timed_out(c)
+        if c.check and not c.ok():
+            raise ATError(c.text.decode(), (c.result or b"no result").decode())
+        if c.ok() and c.text in (b"ATE0", b"ATE1", b"ate0", b"ate1"):
+            self.engine.echo_on = c.text[3] == 49  # echo on by request is not a reset sign
+        return c
+
+    def until(self, pred, timeout_ms, what=None):
+        """Service the line until pred() holds (None: no time limit). When time runs out:
+        ATTimeout(what), or False when what is None."""
         clock = self.clock
-        now = clock.ticks_ms()
-        bps = getattr(self.uart, "baudrate", 0)
-        if not bps:
-            self.last_write = now
-            return
-        start = self.last_write if clock.ticks_diff(self.last_write, now) > 0 else now
-        end = clock.ticks_add(start, len(data) * 10000 // bps + 1)
-        cap = clock.ticks_add(now, TX_BUFFERED * 10000 // bps + 1)
-        self.last_write = end if clock.ticks_diff(cap, end) > 0 else cap
-
-    def poll(self, timeout_ms=0):
-        """Feed whatever the UART has to the engine; wait up to timeout_ms for something.
-        Returns True when bytes were processed."""
-        got = self._drain()
-        if got or timeout_ms <= 0:
-            return got
-        if self.uart.wait(timeout_ms):
-            return self._drain()
-        return False
-
-    def _drain(self):
-        """One buffer-full at most: the caller gets a turn between chunks, so a reader in
-        push mode keeps up with its ring, and unread bytes stay in the UART (back-pressure)."""
-        buf = self._rx
-        n = self.uart.readinto(buf)
-        if not n:
-            return False
-        if self.trace:
-            self.trace("<", bytes(buf[:n]))
-        self.engine.feed(buf, n)
+        deadline = None if timeout_ms is None else clock.ticks_add(clock.ticks_ms(), timeout_ms)
+        line = self.line
+        while not pred():
+            wait = 1000
+            if deadline is not None:
+                wait = clock.ticks_diff(deadline, clock.ticks_ms())
+                if wait <= 0:
+                    if what is None:
+                        return False
+                    raise ATTimeout(what, wait_s(timeout_ms))
+            c = line.cmd
+            if c is not None and clock.ticks_diff(c.deadline, clock.ticks_ms()) < wait:
+                wait = max(0, clock.ticks_diff(c.deadline, clock.ticks_ms()))
+            if not self.poll(wait) and line.blocked():
+                if pred is _never:
+                    clock.sleep_ms(wait)  # a pause: nothing can change while we hold the program
+                else:
+                    # Only the program could make room, and it is waiting on us: the data
+                    # in front of what we wait for cannot be held. Its socket says so.
+                    line.spill()
         return True
 
+    def poll(self, timeout_ms=0):
+        """Feed the engine what the UART has, finish and start commands; wait up to
+        timeout_ms for input. True when something was consumed."""
+        if self._service():
+            return True
+        if timeout_ms <= 0:
+            return False
+        line = self.line
+        if line.blocked():
+            return False
+        tail = line.held() > 0  # a data-mode tail that may be the module's NO CARRIER
+        wait = min(timeout_ms, self.hold_ms) if tail else timeout_ms
+        if self.uart.wait(wait):
+            return self._service()
+        if tail:
+            return line.service(final=True)  # the line went quiet: the tail was data
+        line.progress()  # a command may have run out of time meanwhile
+        return False
+
+    def _service(self):
+        line = self.line
+        got = line.service()
+        line.progress()
+        if line.cmd is None:
+            c = self.pump.next(self.waiting > 0)
+            if c is not None:
+                line.begin(c)
+        return got
+
+    def kick(self):
+        """The program made room (or wants data): let the pump issue the next read now."""
+        self._service()
+
     def wait_for(self, pred, timeout_ms, what):
-        clock = self.clock
-        deadline = clock.ticks_add(clock.ticks_ms(), timeout_ms)
-        while not pred():
-            left = clock.ticks_diff(deadline, clock.ticks_ms())
-            if left <= 0:
-                raise ATTimeout(what, timeout_ms / 1000)
-            self.poll(left)
+        self.until(pred, timeout_ms, what)
 
     def idle(self, ms):
         """Service the line for ms (URCs keep flowing while we wait between retries)."""
-        try:
-            self.wait_for(lambda: False, ms, "idle")
-        except ATTimeout:
-            pass
+        self.until(_never, ms)
 
     def command(self, text, prefix=None, prompt=None, payload=None, need=None,
                 timeout_ms=_CMD_MS, check=True, on_connect=None):
         """Send one command line, wait for its final result; raise ATError on an error
         result (check=True) and ATTimeout when none comes."""
-        e = self.engine
-        if self.data_sock is not None:
-            raise ModemError(
-                EBUSY,
-                "%s: socket %d holds the UART in transparent mode; call its suspend() or "
-                "close() first" % (text.decode(), self.data_sock.id),
-            )
-        if e.pending is not None:
-            raise ModemError(EIO, "%s while %s is in flight" % (text.decode(), e.pending.text.decode()))
-        c = Command(text, prefix, prompt, need, on_connect)
-        e.start(c)
-        clock = self.clock
-        deadline = clock.ticks_add(clock.ticks_ms(), timeout_ms)
-        try:
-            self.write(text + b"\r")
-            sent = payload is None
-            while not c.done:
-                if c.prompted and not sent:
-                    self.write(payload)
-                    sent = True
-                left = clock.ticks_diff(deadline, clock.ticks_ms())
-                if left <= 0:
-                    last = c.lines[-1].decode() if c.lines else ""
-                    raise ATTimeout(text.decode(), timeout_ms / 1000, last)
-                self.poll(left)
-        finally:
-            e.pending = None
-        if check and not c.ok():
-            raise ATError(text.decode(), (c.result or b"no result").decode())
-        if c.ok() and text.upper() in (b"ATE0", b"ATE1"):
-            e.echo_on = text.upper() == b"ATE1"  # echo on by request is not a reset sign
-        return c
+        return self._command(Command(text, prefix, prompt, need, on_connect, payload, timeout_ms, check))
+
+    def write(self, data):
+        self.line.write(data)
+
+    def _check_open(self):
+        if self.closed:
+            raise ModemError(EBADF, "the modem was closed (modem.close()); make a new Modem")
 
     # ---------------------------------------------------------------- events from the line
     def on_echo(self, line):
@@ -193,10 +228,12 @@ class Modem:
     def _lost_module(self, why):
         self.reboots += 1
         if self.started:
-            self._fail_all(LinkError(ECONNRESET, "the module rebooted (%s)" % why))
+            self.dialect.lost_all(LinkError(ECONNRESET, "the module rebooted (%s)" % why))
             self.rebooted = True
         self.ip = None
-        self.data_sock = None
+        if self.data_sock is not None:
+            self.engine.leave_data()
+            self.data_sock = None
         self.engine.echo_on = True
         self.state = "off"
 
@@ -206,8 +243,8 @@ class Modem:
             return
         self.rebooted = False
         self.start()
-        if self.auto_reattach and self._attach_args is not None:
-            self.attach(*self._attach_args)
+        if self.auto_reattach and self.attach_args is not None:
+            self.attach(*self.attach_args)
 
     def on_registration(self, line):
         self.registration = line
@@ -216,7 +253,7 @@ class Modem:
         self.ip = None
         if self.state == "attached":
             self.state = "registered"
-        self._fail_all(LinkError(ENETDOWN, "the data bearer was lost (%s)" % why))
+        self.dialect.lost_all(LinkError(ENETDOWN, "the data bearer was lost (%s)" % why))
 
     # data (transparent) mode: see datamode.py
     def enter_data(self, sock):
@@ -226,119 +263,42 @@ class Modem:
         self.data.ended(sock)
 
     def escape(self):
-        self.data.escape()
+        self.run(self.data.escape())
 
     def resume(self, sock):
-        self.data.resume(sock)
+        self.run(self.data.resume(sock))
 
-    def _fail_all(self, err):
-        for s in list(self.dialect.socks.values()):
-            s.on_closed(err)
-
-    # ---------------------------------------------------------------- bring-up
-    def start(self, timeout=10):
-        """Sync with the module, echo off, verbose errors, identify the dialect."""
-        self.engine.reset()
-        for _ in range(64):  # whatever the module said before we listened (boot URCs)
-            if not self._drain():
-                break
-        self._sync(int(timeout * 1000))
-        self.command(b"ATE0")
-        self.command(b"AT+CMEE=2", check=False)
-        c = self.command(b"AT+CGMM", prefix=b"", check=False)
-        text = b" ".join(c.lines)
-        if not text.strip() or not c.ok():
-            c = self.command(b"ATI", prefix=b"", check=False)
-            text = b" ".join(c.lines)
-        self.model = text.decode()
-        name = self._want
-        if name is None:
-            for cand in ("nm28", "l610"):
-                if _dialect_class(cand).MODEL in text.upper():
-                    name = cand
-                    break
-            else:
-                raise ModemError(
-                    EIO, "unknown module: AT+CGMM answered %r; pass dialect='nm28' or 'l610'" % self.model
-                )
-        self.dialect = _dialect_class(name)(self)
+    def use_dialect(self, name):
+        """The module identified itself: its dialect (kept across restarts, and with it the
+        socket table)."""
+        cls = dialect_class(name)
+        if not isinstance(self.dialect, cls):
+            self.dialect = cls(self)
         self.engine.h = self.dialect
         self.dialect.install(self.engine)
-        self.dialect.start()
-        self.started = True
-        self.state = "ready"
-        return self.model
 
-    def _sync(self, timeout_ms):
-        """AT until OK: the first command after power-on may be lost [seed]."""
-        clock = self.clock
-        deadline = clock.ticks_add(clock.ticks_ms(), timeout_ms)
-        last = None
-        while clock.ticks_diff(deadline, clock.ticks_ms()) > 0:
-            try:
-                self.command(b"AT", timeout_ms=500)
-                return
-            except (ATTimeout, ATError) as err:
-                last = err
-        raise ModemError(110, "the module does not answer AT (%s)" % last)
+    # ---------------------------------------------------------------- bring-up (bringup.py)
+    def start(self, timeout=10):
+        """Sync with the module (leaving a data-mode session a previous program left
+        behind), echo off, verbose errors, identify the dialect, and close the sockets
+        the module still has open that no socket object owns."""
+        from . import bringup
+
+        return self.run(bringup.start(self, int(timeout * 1000)))
 
     def attach(self, apn=None, user=None, password=None, timeout=180, progress=None):
         """SIM, signal, registration, data bearer; returns the local IP address."""
+        from . import bringup
+
         for value, what in ((apn, "APN"), (user, "user"), (password, "password")):
             if value is not None:
                 check_text(value, what)
-        self._attach_args = (apn, user, password, timeout, progress)
+        self.attach_args = (apn, user, password, timeout, progress)
         if not self.started or self.rebooted:
             self.rebooted = False
             self.start()
-        clock = self.clock
-        deadline = clock.ticks_add(clock.ticks_ms(), int(timeout * 1000))
+        return self.run(bringup.attach(self, apn, user, password, int(timeout * 1000), progress))
 
-        def left():
-            return clock.ticks_diff(deadline, clock.ticks_ms())
-
-        def step(name, fn):
-            if progress is not None:
-                progress(name)
-            try:
-                return fn()
-            except ModemError as err:
-                raise ModemError(err.errno, "attach, step %r: %s" % (name, err))
-
-        def until(name, cmd, prefix, good):
-            last = b""
-            while True:
-                c = step(name, lambda: self.command(cmd, prefix=prefix, check=False))
-                last = b" ".join(c.lines + [c.result or b""])
-                if c.ok() and good(c):
-                    return c
-                if left() <= 0:
-                    raise ATTimeout("attach, step %r: %s" % (name, cmd.decode()), timeout, last.decode())
-                self.idle(min(1000, left()))
-
-        until("sim", b"AT+CPIN?", b"+CPIN:", lambda c: c.first(b"+CPIN") == b"READY")
-        self.state = "sim_ready"
-        c = step("signal", lambda: self.command(b"AT+CSQ", prefix=b"+CSQ:"))
-        try:
-            self.csq = tuple(int(x) for x in (c.first(b"+CSQ") or b"").split(b","))
-        except ValueError:
-            self.csq = None
-
-        def either(c):
-            # CGREG or, on LTE, CEREG: one of them at 1 or 5 is enough [seed]
-            if registered(c.lines):
-                return True
-            c2 = self.command(b"AT+CEREG?", prefix=b"+CEREG:", check=False)
-            c.lines += c2.lines
-            return c2.ok() and registered(c2.lines)
-
-        until("registration", b"AT+CGREG?", (b"+CGREG:", b"+CEREG:"), either)
-        self.state = "registered"
-        self.ip = self.dialect.attach(apn, user, password, max(1000, left()), step)
-        self.state = "attached"
-        return self.ip
-
-    # ---------------------------------------------------------------- power
     def power_off(self):
         """AT+CPWROFF, then 1 s before power may be cut [seed]; the power key if it will
         not answer. Sockets and the bearer are gone."""
@@ -359,12 +319,13 @@ class Modem:
         self.start(timeout=timeout)
 
     def detach(self):
-        self.dialect.detach()
+        self.run(self.dialect.detach())
         self.ip = None
         self.state = "registered"
 
     # ---------------------------------------------------------------- sockets
-    def socket(self, type=SOCK_STREAM, mode="push", tls=None, rxbuf=4096, af=AF_INET):
+    def socket(self, type=SOCK_STREAM, mode="buffer", tls=None, rxbuf=4096, af=AF_INET):
+        self._check_open()
         if not self.started:
             raise ModemError(EINVAL, "call modem.start() (or attach()) before opening sockets")
         if tls is not None and not hasattr(self.dialect, "TLS"):
@@ -375,62 +336,6 @@ class Modem:
             )
         return Socket(self, af, type, mode, tls, rxbuf)
 
-    def open_socket(self, sock, host, port):
-        self.ensure_up()
-        if self.ip is None:
-            raise ModemError(ENETDOWN, "no data bearer: call modem.attach() first")
-        d = self.dialect
-        sock.id = d.free_id()
-        d.socks[sock.id] = sock
-        sock.state = OPENING
-        sock.peer = (host, port)
-        t = sock.gettimeout()
-        try:
-            d.open(sock, host, port, int(t * 1000) if t else _OPEN_MS)
-        except BaseException as err:
-            if isinstance(err, ATTimeout):
-                try:
-                    d.close(sock)
-                except OSError:
-                    pass
-            d.release(sock)
-            sock.state = CLOSED
-            raise
-        sock.state = OPEN
-
-    def open_server(self, sock):
-        """A TCP listener (listen) or a bound UDP socket (bind) on the module."""
-        self.ensure_up()
-        if self.ip is None:
-            raise ModemError(ENETDOWN, "no data bearer: call modem.attach() first")
-        d = self.dialect
-        if not hasattr(d, "listen"):
-            raise NotImplementedError("the %s manual documents no server sockets" % d.NAME)
-        sock.id = d.free_id()
-        d.socks[sock.id] = sock
-        sock.state = OPENING
-        try:
-            d.listen(sock)
-        except BaseException:
-            d.release(sock)
-            sock.state = CLOSED
-            raise
-        sock.state = OPEN
-
-    def close_socket(self, sock):
-        d = self.dialect
-        try:
-            if sock.state == OPEN:
-                if self.data_sock is sock:
-                    self.escape()
-                sock.state = CLOSING
-                d.close(sock)
-        except OSError:
-            pass  # the module may have released the id already
-        finally:
-            d.release(sock)
-            sock.state = CLOSED
-
     def sockets(self):
         """A socket-module-shaped object for libraries that `import socket` (inject it as
         sys.modules["socket"], or pass it where a library takes a socket module)."""
@@ -439,21 +344,28 @@ class Modem:
         return SocketModule(self)
 
     def getaddrinfo(self, host, port, af=0, type=0, proto=0, flags=0):
+        from . import table
+
         check_text(host, "host")
         check_port(port, lo=0)
-        if _is_ipv4(host):
-            ips = [host]
-        else:
-            self.ensure_up()
-            if self.ip is None:
-                raise ModemError(ENETDOWN, "no data bearer: call modem.attach() first")
-            ips = self.dialect.resolve(host)
-            if not ips:
-                raise ModemError(EHOSTUNREACH, "the module could not resolve %r" % host)
+        ips = self.run(table.resolve(self, host))
         return [(AF_INET, type or SOCK_STREAM, proto, "", (ip, port)) for ip in ips]
 
-    def close(self):
-        for s in list(self.dialect.socks.values()):
-            s.close()
-        self.uart.close()
+    def open_sockets(self):
+        """Ids the module reports open, after reconciling atmodem's table with it."""
+        from . import table
 
+        return self.run(table.reconcile(self))
+
+    def close(self):
+        if self.closed:
+            return
+        try:
+            for s in list(self.dialect.socks.values()):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+        finally:
+            self.closed = True
+            self.line.close()

@@ -2,7 +2,7 @@
 AT+CFUN=1 to search the network again; power-cycle the module, never two power cuts within
 300 s, and longer apart after 5 in a row. Time is the modem's clock (a fake one in tests)."""
 from .errors import ETIMEDOUT, ModemError
-from .modem import registered
+from .bringup import registered
 
 
 class Policy:

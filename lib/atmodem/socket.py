@@ -1,44 +1,44 @@
-"""The socket a program sees: the MicroPython/CPython socket calls over a module socket.
-
-It knows buffers and deadlines, nothing about AT: the dialect moves bytes in and out,
-the modem services the line while a call waits.
-"""
+"""The socket a program sees: MicroPython's socket and stream calls (py/stream.c, modsocket)
+over a module socket. It knows buffers and deadlines, nothing about AT: the dialect's flows
+move bytes, the modem runs them and services the line while a call waits."""
 from .compat import StreamBase, const
 from .dialects.base import check_port, check_text
 from .errors import (
-    EAGAIN, EBADF, ECONNRESET, EDESTADDRREQ, EINVAL, EISCONN, EMSGSIZE, ENOBUFS, ENOTCONN, ETIMEDOUT, LinkError, ModemError,
+    EAGAIN, EALREADY, EBADF, ECONNRESET, EDESTADDRREQ, EINPROGRESS, EINVAL, EISCONN, EMSGSIZE,
+    ENOTCONN, ETIMEDOUT, LinkError, ModemError,
 )
-from .ring import Ring
+from .inbox import Inbox
 
 AF_INET = const(2)
 SOCK_STREAM = const(1)
 SOCK_DGRAM = const(2)
-MODES = ("push", "hex", "buffer", "transparent")
+MODES = ("buffer", "push", "hex", "transparent")
+RXBUF_MAX = 1 << 20
 
 CLOSED = const(0)
 OPENING = const(1)
 OPEN = const(2)
 CLOSING = const(3)
 
-
 _FLUSH = const(1)  # MP_STREAM_FLUSH
 _POLL = const(3)  # MP_STREAM_POLL
 _CLOSE = const(4)  # MP_STREAM_CLOSE
 _POLLIN = const(1)
 _POLLOUT = const(4)
+_POLLERR = const(8)
 _POLLHUP = const(16)
 
 
 class Socket(StreamBase):
-    def __init__(self, modem, af=AF_INET, type=SOCK_STREAM, mode="push", tls=None, rxbuf=4096):
+    def __init__(self, modem, af=AF_INET, type=SOCK_STREAM, mode="buffer", tls=None, rxbuf=4096):
         if af != AF_INET:
             raise ValueError("only AF_INET is supported")
         if type not in (SOCK_STREAM, SOCK_DGRAM):
             raise ValueError("type must be SOCK_STREAM or SOCK_DGRAM")
         if mode not in MODES:
             raise ValueError("mode must be one of %s, not %r" % (", ".join(MODES), mode))
-        if rxbuf < 64:
-            raise ValueError("rxbuf must be at least 64 bytes")
+        if not isinstance(rxbuf, int) or not 64 <= rxbuf <= RXBUF_MAX:
+            raise ValueError("rxbuf must be an int of 64-%d bytes, got %r" % (RXBUF_MAX, rxbuf))
         self._m = modem
         self.stream = type == SOCK_STREAM
         self.type = type
@@ -46,122 +46,114 @@ class Socket(StreamBase):
         self.tls = tls
         self.id = -1
         self.state = CLOSED
+        self.used = False  # close() was called: every later call is EBADF
         self._timeout = None
-        self._rx = Ring(rxbuf if self.stream else 1)  # datagrams keep their own list
-        self._rxcap = rxbuf
-        self._dgrams = []
-        self._dbytes = 0
-        self._stage = None
-        self.dropped_datagrams = 0
-        self.rx_addr = None
+        self.inbox = Inbox(self, self.stream, rxbuf)
+        self._has_input = self.inbox.has_input  # bound once: waits must not allocate
         self.peer = None
+        self.lport = 0
+        self.listening = False  # a TCP LISTENER; accepted clients queue in _incoming
+        self.service = False  # a bound UDP socket (UDP SERVICE): every send names its peer
+        self.read_cmd = None  # the dialect's reusable read command for this socket
+        self._reset()
+
+    def _reset(self):
+        """Per-connection state: a socket object may connect again after a failure."""
+        self.inbox.clear()
         self.opened = None  # None while opening, then True/False from the module
         self.open_answer = b""
-        self.readable = False  # buffer mode: the module holds data for us
-        self.notes = 0  # buffer-mode "data waiting" URCs seen
         self.xoff = False
         self.free = 0  # L610 send-buffer space last reported
         self.closing = False
         self.close_done = False
         self.suspended = False  # transparent socket in command mode (data waits in the module)
-        self.lport = 0
-        self.listening = False  # a TCP LISTENER; accepted clients queue in _incoming
-        self.service = False  # a bound UDP socket (UDP SERVICE): every send names its peer
         self._incoming = []
-        self._eof = False
-        self._error = None
-        self._lost = 0
         self._wrote_after_close = False
+        self.connect_error = None
+        self.module_lost = False  # the module dropped it (reboot): its id is free there
+        self.open_cmd = b""
 
     def __repr__(self):
-        return "<atmodem.Socket id=%d %s %s>" % (self.id, self.mode, "open" if self.state == OPEN else "closed")
+        return "<atmodem.Socket id=%d %s %s>" % (self.id, self.mode, ("closed", "opening", "open", "closing")[self.state])
 
     # ---------------------------------------------------------------- from the dialect
-    def rx_write(self, mv):
-        if self._lost:
-            self._lost += len(mv)
-            return
-        if self.stream:
-            n = self._rx.write(mv)
-            if n < len(mv):
-                self._overflow(len(mv) - n)
-        else:
-            if self._stage is None:
-                self._stage = bytearray()
-            self._stage += mv
-
-    def rx_end(self):
-        if self._stage is not None:
-            d = bytes(self._stage)
-            self._stage = None
-            if self._dbytes + len(d) > self._rxcap:
-                self.dropped_datagrams += 1  # UDP may drop; counted, never reordered
-            else:
-                self._dgrams.append((d, self.rx_addr or self.peer))
-                self._dbytes += len(d)
-
-    def _overflow(self, n):
-        self._lost = n
-        self._error = ModemError(
-            ENOBUFS,
-            "socket %d: receive buffer of %d bytes overflowed and data was lost; read faster, "
-            "pass a larger rxbuf= or use mode='buffer' (the module then holds the data)"
-            % (self.id, self._rxcap),
-        )
-
     def on_open(self, ok, line):
         self.opened = ok
         self.open_answer = line
 
-    def on_closed(self, error):
+    def on_closed(self, error, gone=False):
         """The module ended the connection: data already here is still delivered first."""
-        if error is not None and self._error is None:
-            self._error = error
-        self._eof = True
-        if self.mode == "buffer":
-            self.readable = True  # drain what the module still holds
+        self.inbox.closed(error, gone)
+        if self.inbox.readable:
+            self._m.pump.ready(self)
+        if gone:
+            self.module_lost = True
 
-    def rx_data_end(self):
+    def data_waiting(self):
+        self.inbox.data_waiting()
+        self._m.pump.ready(self)
+
+    def hold_changed(self, on):
+        """Push mode: ask the module to hold our data (on) or to push it again."""
+        self.inbox.want_hold = on
+        self._m.pump.switch_due()
+
+    def data_mode_ended(self):
         """The module ended data mode (NO CARRIER); the closed URC follows as a line."""
         self._m.data_ended(self)
 
-    def suspend(self):
-        """Transparent mode: hand the UART back to commands (+++); data waits in the module."""
-        if self._m.data_sock is self:
-            self._m.escape()
-
-    def resume(self):
-        if self.suspended and not self.ended():
-            self._m.resume(self)
-
-    def data_waiting(self):
-        """From the dialect: the module says it holds data for us (IPREAD / +MIPREAD)."""
-        self.readable = True
-        self.notes += 1
-
-    def drained(self, notes_before):
-        """A read came back short: nothing more is waiting, unless the module said
-        otherwise while the read was being answered (its URC shares the line)."""
-        if self.notes == notes_before:
-            self.readable = False
-
     def ended(self):
-        return self._eof or self._error is not None
+        return self.inbox.ended()
+
+    def incoming(self, sid, addr):
+        """From the dialect: the module accepted a client as socket sid."""
+        conn = Socket(self._m, AF_INET, SOCK_STREAM, self.mode, None, self.inbox.cap)
+        conn.id = sid
+        conn.state = OPEN
+        conn.opened = True
+        conn.peer = addr
+        conn.lport = self.lport
+        conn.inbox.want_hold = self.mode == "buffer"
+        self._incoming.append((conn, addr))
+        return conn
 
     # ---------------------------------------------------------------- connecting
+    def _usable(self):
+        if self.used:
+            raise ModemError(EBADF, "socket %d is closed" % self.id if self.id >= 0 else "socket is closed")
+
     def connect(self, addr):
         host, port = addr
         check_text(host, "host")
         check_port(port)
+        self._usable()
+        if self.state == OPENING:
+            raise ModemError(EALREADY, "connect() is already in progress")
         if self.state != CLOSED:
             raise ModemError(EISCONN, "socket is already connected")
         if not host:
             raise ValueError("host must not be empty")
-        self._m.open_socket(self, host, port)
+        from . import table
+
+        if self._timeout == 0 and self.mode != "transparent":
+            self._m.run(table.open_begin(self._m, self, host, port))
+            raise ModemError(EINPROGRESS, "connecting (poll for POLLOUT)")
+        self._m.run(table.open(self._m, self, host, port))
+
+    def _settle_connect(self):
+        """A non-blocking connect has its answer: finish it (or say why it failed)."""
+        if self.state == OPENING and self.opened is not None:
+            from . import table
+
+            try:
+                self._m.run(table.open_end(self._m, self))
+            except OSError as err:
+                self.connect_error = err
 
     def ioctl(self, req, arg):
         """The MicroPython stream protocol: select.poll and asyncio ask whether we are
-        readable; anything else is not ours (-1; poll first asks 10, get fileno)."""
+        readable; anything else is not ours (-1; poll first asks 10, get fileno). A poll
+        services the line, so a program that only polls still sees its data."""
         if req == _CLOSE:  # a stream wrapped around us (tls) closes its transport
             self.close()
             return 0
@@ -169,13 +161,18 @@ class Socket(StreamBase):
             return 0
         if req != _POLL:
             return -1
+        m = self._m
+        if not m.closed and not self.used:
+            m.kick()
+            self._settle_connect()
         ready = 0
-        if arg & _POLLIN:
-            if self._available() or self.ended() or self._incoming or (self.readable and self.mode == "buffer"):
-                ready |= _POLLIN
+        if arg & _POLLIN and (self.inbox.has_input() or self._incoming):
+            ready |= _POLLIN
         if arg & _POLLOUT and self.state == OPEN:
             ready |= _POLLOUT
-        if self.state == CLOSED:
+        if self.connect_error is not None:
+            ready |= _POLLERR | _POLLHUP
+        elif self.state == CLOSED or self.used:
             ready |= _POLLHUP
         return ready
 
@@ -187,11 +184,14 @@ class Socket(StreamBase):
         if host not in ("", "0.0.0.0"):
             raise ValueError("the module listens on all its addresses: bind to '0.0.0.0'")
         check_port(port)
+        self._usable()
         if self.state != CLOSED:
             raise ModemError(EISCONN, "socket is already open")
         self.lport = port
         if not self.stream:
-            self._m.open_server(self)  # a bound UDP socket receives from anyone at once
+            from . import table
+
+            self._m.run(table.listen(self._m, self))  # a bound UDP socket receives at once
 
     def listen(self, backlog=1):
         if not self.stream:
@@ -200,40 +200,23 @@ class Socket(StreamBase):
             raise ModemError(EDESTADDRREQ, "bind((\"0.0.0.0\", port)) before listen()")
         if self.mode == "transparent":
             raise ValueError("a listener cannot be transparent; accept() and use push or buffer")
-        self._m.open_server(self)
+        from . import table
+
+        self._m.run(table.listen(self._m, self))
+
+    def _has_client(self):
+        return bool(self._incoming) or self.inbox.error is not None
 
     def accept(self):
         """(socket, (ip, port)) for the next client; waits like recv for the timeout."""
+        self._usable()
         if not self.listening:
             raise ModemError(EINVAL, "accept() on a socket that is not listening")
-        m = self._m
-        clock = m.clock
-        t = self._timeout
-        deadline = None if not t else clock.ticks_add(clock.ticks_ms(), int(t * 1000))
-        while not self._incoming:
-            if self._error is not None:
-                raise self._error
-            if t == 0:
-                m.poll(0)
-                if not self._incoming:
-                    raise ModemError(EAGAIN, "no client yet")
-                break
-            wait = 1000 if deadline is None else clock.ticks_diff(deadline, clock.ticks_ms())
-            if wait <= 0:
-                raise ModemError(ETIMEDOUT, "accept timed out after %s s" % t)
-            m.poll(wait)
+        if not self._wait(self._has_client, "accept"):
+            raise ModemError(EAGAIN, "no client yet")
+        if not self._incoming:
+            raise self.inbox.error or ModemError(ENOTCONN, "the listener was closed")
         return self._incoming.pop(0)
-
-    def incoming(self, sid, addr):
-        """From the dialect: the module accepted a client as socket sid."""
-        conn = Socket(self._m, AF_INET, SOCK_STREAM, self.mode, None, self._rxcap)
-        conn.id = sid
-        conn.state = OPEN
-        conn.opened = True
-        conn.peer = addr
-        conn.lport = self.lport
-        self._incoming.append((conn, addr))
-        return conn
 
     def settimeout(self, seconds):
         if seconds is not None and seconds < 0:
@@ -249,10 +232,35 @@ class Socket(StreamBase):
     def setsockopt(self, *args):
         pass  # options of the host stack do not reach the module
 
+    def getsockopt(self, level, opt, *args):
+        return 0
+
+    def getpeername(self):
+        if self.state != OPEN or self.peer is None:
+            raise ModemError(ENOTCONN, "socket is not connected")
+        return self.peer
+
+    def getsockname(self):
+        return (self._m.ip or "0.0.0.0", self.lport)
+
+    def makefile(self, mode="rb", buffering=0, *args, **kw):
+        """MicroPython's socket.makefile returns the socket itself: it already is a stream."""
+        return self
+
+    def shutdown(self, how=2):
+        """The modules have no half-close: SHUT_WR / SHUT_RDWR close the connection."""
+        if how in (1, 2):
+            self.close()
+
     def close(self):
         if self.state != CLOSED:
-            self._m.close_socket(self)
-        self.state = CLOSED
+            from . import table
+
+            try:
+                self._m.run(table.close(self._m, self))
+            finally:
+                self.state = CLOSED
+        self.used = True
 
     def __enter__(self):
         return self
@@ -260,13 +268,28 @@ class Socket(StreamBase):
     def __exit__(self, *exc):
         self.close()
 
+    # ---------------------------------------------------------------- transparent mode
+    def suspend(self):
+        """Transparent mode: hand the UART back to commands (+++); data waits in the module."""
+        if self._m.data_sock is self:
+            self._m.escape()
+
+    def resume(self):
+        if self.suspended and not self.ended():
+            self._m.resume(self)
+
     # ---------------------------------------------------------------- sending
     def _check_send(self):
+        self._usable()
+        self._settle_connect()
+        if self.connect_error is not None:
+            raise self.connect_error
         if self.state != OPEN:
-            raise ModemError(ENOTCONN if self.state == CLOSED else EBADF, "socket is not connected")
-        if self._error is not None and self._lost == 0:
-            raise self._error
-        if self._eof:
+            raise ModemError(ENOTCONN, "socket is not connected")
+        ib = self.inbox
+        if ib.error is not None and ib.lost == 0:
+            raise ib.error
+        if ib.eof:
             raise ModemError(ENOTCONN, "socket %d: the connection was closed" % self.id)
 
     def _after_peer_close(self, n):
@@ -279,32 +302,40 @@ class Socket(StreamBase):
 
     def send(self, data):
         mv = memoryview(data)
-        if self.state == OPEN and self._eof and self._error is None:
+        ib = self.inbox
+        if self.state == OPEN and ib.eof and ib.error is None and not self.used:
             return self._after_peer_close(len(mv))
         self._check_send()
         if not len(mv):
             return 0
+        m = self._m
         if self.mode == "transparent":
             self.resume()
-            self._m.write(mv)  # the UART is the socket: no command, no limit
+            m.write(mv)  # the UART is the socket: no command, no limit
             return len(mv)
-        d = self._m.dialect
+        d = m.dialect
         n = d.max_send(self)
+        if not self.stream and len(mv) > d.MAX_DATAGRAM:
+            raise ModemError(EMSGSIZE, "a datagram of %d bytes: the %s sends at most %d" % (len(mv), d.NAME, d.MAX_DATAGRAM))
         try:
-            return d.send(self, mv[:n] if len(mv) > n else mv)
+            return m.run(d.send(self, mv[:n] if len(mv) > n else mv))
         except ModemError as err:
             # A refused send is often the first sign of a lost connection: its URC may be
             # a moment behind. Say that, rather than only the command's answer.
             if not self.ended():
-                self._m.idle(100)
+                m.idle(100)
             if self.ended() and not isinstance(err, LinkError):
                 raise LinkError(ECONNRESET, "socket %d: the connection was closed while sending (%s)" % (self.id, err))
             raise
 
     def sendall(self, data):
         """All of data, or an OSError whose `sent` says how many bytes the module confirmed
-        (a byte is never counted unless the module confirmed it)."""
+        (a byte is never counted unless the module confirmed it). A datagram socket sends
+        one datagram."""
         mv = memoryview(data)
+        if not self.stream:
+            self.send(mv)
+            return
         sent = 0
         while sent < len(mv):
             try:
@@ -315,161 +346,183 @@ class Socket(StreamBase):
                     err.message += " [sendall: %d of %d bytes confirmed]" % (sent, len(mv))
                 raise
 
-    def write(self, data, n=None):
-        if isinstance(data, str):
-            data = data.encode()  # MicroPython sockets take str too (requests writes headers so)
-        mv = memoryview(data)
-        if n is not None:
-            mv = mv[:n]
+    def write(self, buf, a=None, b=None):
+        """write(buf), write(buf, max_len) (negative: all of it), write(buf, off, len), as
+        py/stream.c: everything is written (one datagram on a UDP socket)."""
+        if isinstance(buf, str):
+            buf = buf.encode()  # MicroPython streams take str too (requests writes headers so)
+        mv = memoryview(buf)
+        if b is not None:
+            off = min(max(a or 0, 0), len(mv))
+            mv = mv[off:]
+            a = b
+        if a is not None and 0 <= a < len(mv):
+            mv = mv[:a]
         self.sendall(mv)
         return len(mv)
 
     def sendto(self, data, addr):
         if self.stream:
             raise ModemError(EISCONN, "sendto on a stream socket")
+        mv = memoryview(data)
         if self.service:
             host, port = addr
             check_text(host, "host")
             check_port(port)
             self._check_send()
-            mv = memoryview(data)
             d = self._m.dialect
-            if len(mv) > d.max_send(self):
-                raise ModemError(EMSGSIZE, "datagram of %d bytes: the module sends at most %d" % (len(mv), d.max_send(self)))
-            return d.send(self, mv, (host, port))
-        if self.state == CLOSED:
+            if len(mv) > d.MAX_DATAGRAM:
+                raise ModemError(EMSGSIZE, "a datagram of %d bytes: the %s sends at most %d" % (len(mv), d.NAME, d.MAX_DATAGRAM))
+            return self._m.run(d.send(self, mv, (host, port)))
+        if self.state == CLOSED and not self.used:
             self.connect(addr)
         elif tuple(addr) != self.peer:
             raise ModemError(EISCONN, "UDP socket is bound to %s:%d by the module" % self.peer)
-        return self.send(data)
+        return self.send(mv)
 
     # ---------------------------------------------------------------- receiving
-    def _available(self):
-        return len(self._rx) if self.stream else len(self._dgrams)
-
-    def _wait(self, what):
-        """Service the line until data, end of stream, or the socket's timeout.
-        Returns False when non-blocking and nothing is there."""
+    def _wait(self, pred, what):
+        """Service the line until pred(), the socket's timeout, or (non-blocking) at once.
+        Returns False when non-blocking and pred() does not hold."""
+        self._usable()
         m = self._m
-        clock = m.clock
-        t = self._timeout
-        deadline = None if not t else clock.ticks_add(clock.ticks_ms(), int(t * 1000))
+        if pred():
+            return True
         if self.suspended:
             self.resume()
-        while not self._available():
-            if self.state != OPEN:
-                raise ModemError(ENOTCONN, "socket is not connected")
-            # Buffer mode: what the module holds comes before the end of the stream.
-            room = self._rx.free() if self.stream else self._rxcap - self._dbytes
-            if self.readable and self.mode == "buffer" and room > 0:
-                try:
-                    if m.dialect.read(self, room):
-                        continue
-                except OSError:
-                    if not self.ended():
-                        raise
-                    self.readable = False  # the module lost it with the connection
-                    continue
-                if self._eof:
-                    self.readable = False
-                continue
-            if self.ended():
-                return True
-            wait = 1000
-            if t == 0:
-                m.poll(0)
-                if self._available() or self.ended() or self.readable:
-                    continue
-                return False
-            if deadline is not None:
-                wait = clock.ticks_diff(deadline, clock.ticks_ms())
-                if wait <= 0:
-                    raise ModemError(ETIMEDOUT, "socket %d: %s timed out after %s s" % (self.id, what, t))
-            if m.data_sock is self and m.engine.holding():
-                wait = min(wait, m.hold_ms)
-            if not m.poll(wait) and m.data_sock is self:
-                m.engine.flush_hold()  # quiet line: a held tail was data
+        self._settle_connect()
+        if self.state != OPEN and not self.listening:
+            if self.connect_error is not None:
+                raise self.connect_error
+            raise ModemError(ENOTCONN, "socket is not connected")
+        t = self._timeout
+        if t == 0:
+            m.kick()
+            return pred()
+        if not m.until(pred, None if t is None else int(t * 1000)):
+            raise ModemError(ETIMEDOUT, "socket %d: %s timed out after %s s" % (self.id, what, t))
         return True
 
-    def _finish(self):
+    def _end(self):
         """Nothing buffered and the stream ended: b'' for a close, the error for a failure."""
-        if self._error is not None:
-            err = self._error
+        err = self.inbox.error
+        if err is not None:
             raise err
         return b""
+
+    def _took(self):
+        self.inbox.taken()
+        self._m.kick()  # room again: the next module read goes out before the program asks
 
     def recv(self, n):
         if n < 0:
             raise ValueError("negative buffer size")
-        if not self._wait("recv"):
-            raise ModemError(EAGAIN, "no data yet")
+        self._usable()
         if not self.stream:
             return self.recvfrom(n)[0]
-        if not len(self._rx):
-            return self._finish()
-        return self._rx.read(n)
+        if n == 0:
+            return b""
+        if not self._wait(self._has_input, "recv"):
+            raise ModemError(EAGAIN, "no data yet")
+        ring = self.inbox.ring
+        if not ring.count:
+            return self._end()
+        data = ring.read(n)
+        self._took()
+        return data
 
     def recv_into(self, buf, nbytes=0):
-        if not self._wait("recv_into"):
-            raise ModemError(EAGAIN, "no data yet")
-        if not len(self._rx):
-            self._finish()
+        mv = memoryview(buf)
+        want = nbytes if 0 < nbytes < len(mv) else len(mv)
+        self._usable()
+        if not self.stream:
+            d = self.recvfrom(want)[0]
+            mv[: len(d)] = d
+            return len(d)
+        if not want:
             return 0
-        return self._rx.readinto(memoryview(buf), nbytes or len(buf))
+        if not self._wait(self._has_input, "recv_into"):
+            raise ModemError(EAGAIN, "no data yet")
+        ring = self.inbox.ring
+        if not ring.count:
+            self._end()
+            return 0
+        got = ring.readinto(mv, want)
+        self._took()
+        return got
 
     def recvfrom(self, n):
         if self.stream:
             return self.recv(n), self.peer
-        if not self._wait("recvfrom"):
+        if not self._wait(self._has_input, "recvfrom"):
             raise ModemError(EAGAIN, "no data yet")
-        if not self._dgrams:
-            self._finish()
+        ib = self.inbox
+        if not ib.dgrams:
+            self._end()
             return b"", self.peer
-        d, addr = self._dgrams.pop(0)
-        self._dbytes -= len(d)
+        d, addr = ib.pop_datagram()
+        self._took()
         return d[:n], addr
 
     def read(self, n=-1):
-        """Up to n bytes, waiting for all n unless the stream ends (no short reads);
+        """Up to n bytes, waiting for all n unless the stream ends (py/stream.c read);
         None when non-blocking and nothing is there."""
+        if n is None:
+            n = -1
+        if not self.stream:
+            return self.recv(1 << 16 if n < 0 else n)
         out = bytearray()
+        ring = self.inbox.ring
         while n < 0 or len(out) < n:
-            if not self._wait("read"):
+            if not self._wait(self._has_input, "read"):
                 if out:
                     break
                 return None
-            if not len(self._rx):
+            if not ring.count:
                 if not out:
-                    self._finish()
+                    self._end()
                 break
-            out += self._rx.read(len(self._rx) if n < 0 else n - len(out))
+            out += ring.read(ring.count if n < 0 else n - len(out))
+            self._took()
         return bytes(out)
 
     def readinto(self, buf, nbytes=None):
         mv = memoryview(buf)
         want = len(mv) if nbytes is None else min(nbytes, len(mv))
+        if not self.stream:
+            return self.recv_into(mv, want)
         got = 0
+        ring = self.inbox.ring
         while got < want:
-            if not self._wait("readinto"):
+            if not self._wait(self._has_input, "readinto"):
                 return got or None
-            if not len(self._rx):
+            if not ring.count:
                 if not got:
-                    self._finish()
+                    self._end()
                 break
-            got += self._rx.readinto(mv[got:], want - got)
+            got += ring.readinto(mv[got:], want - got)
+            self._took()
         return got
 
-    def readline(self):
+    def readline(self, limit=-1):
         out = bytearray()
-        while True:
-            if not self._wait("readline"):
+        ring = self.inbox.ring
+        while limit < 0 or len(out) < limit:
+            if not self._wait(self._has_input, "readline"):
                 return bytes(out) if out else None
-            if not len(self._rx):
+            if not ring.count:
                 if not out:
-                    self._finish()
+                    self._end()
                 return bytes(out)
-            i = self._rx.find(10)
-            if i >= 0:
-                out += self._rx.read(i + 1)
-                return bytes(out)
-            out += self._rx.read(len(self._rx))
+            i = ring.find(10)
+            k = ring.count if i < 0 else i + 1
+            if limit >= 0:
+                k = min(k, limit - len(out))
+            out += ring.read(k)
+            self._took()
+            if out[-1:] == b"\n":
+                break
+        return bytes(out)
+
+    def dropped_datagrams(self):
+        return self.inbox.dropped

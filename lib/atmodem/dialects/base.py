@@ -1,10 +1,13 @@
-"""What both dialects share: the engine-handler surface, argument checks, small parsers.
+"""What both dialects share: the engine-handler surface, the socket table, argument checks,
+small parsers.
 
-A dialect knows one module's words and nothing about UARTs; it talks to the line only
-through `self.m.command(...)` and `self.m.wait_for(...)`.
-"""
-from ..at import DISCARD
-from ..errors import EINVAL, ETIMEDOUT, ConnectError, ECONNREFUSED, LinkError, ModemError
+A dialect knows one module's words and nothing about UARTs or clocks: its operations are
+flows (generators yielding at.Command / flow.Until steps) that a runner carries out."""
+from ..at import DISCARD, Background
+from ..errors import EINVAL, ECONNREFUSED, EHOSTUNREACH, EMFILE, ETIMEDOUT, ConnectError, LinkError, ModemError
+
+_D0 = 48
+_D9 = 57
 
 
 def ints(text):
@@ -47,30 +50,47 @@ def check_port(port, what="port", lo=1):
     return port
 
 
+class Read(Background):
+    """A socket's reusable read command (the full-size text is built once)."""
+
+    def __init__(self, full, pump, sock):
+        Background.__init__(self, full, pump)
+        self.full = full
+        self.full_wire = full + b"\r"
+        self.sid = sock.id
+        self.sock = sock
+
+
 class Dialect:
     NAME = ""
     MODEL = b""
     IDS = ()
     MAX_SEND = 1460
     MAX_READ = 1500
+    MAX_DATAGRAM = 1460
     BOOT_URCS = ()
     URC_PREFIXES = ()
     HEADER_PREFIXES = ()
+    READ = b""  # the read command, "%d,%d" for id and length
 
     def __init__(self, modem):
         self.m = modem
-        self.socks = {}  # id -> Socket
+        self.socks = {}  # id -> Socket that owns it
+        self.dirty = set()  # ids the module may still hold: not handed out until confirmed free
+        self.doubt = False  # the module said something that contradicts our table
+        self._p = 0  # parse position for num()
 
     def install(self, engine):
+        self.engine = engine
         engine.urc_prefixes = self.URC_PREFIXES + self.BOOT_URCS
         engine.header_prefixes = self.HEADER_PREFIXES
         engine.inline_prefix = b""
 
     # ---- engine handler surface
-    def header(self, line):  # type: (bytes) -> tuple | None
-        return None
+    def header(self, buf, ln):
+        return False
 
-    def inline(self, partial):  # type: (bytes) -> tuple | bool | None
+    def inline(self, buf, ln):
         return False
 
     def echo(self, line):
@@ -87,70 +107,129 @@ class Dialect:
     def socket_urc(self, line):
         pass
 
-    # ---- helpers for the dialects
-    def sock(self, sid):
-        """The socket with this id, or the discard target (data for nobody stays in sync)."""
+    def num(self, buf, ln):
+        """The decimal number at self._p in buf[:ln] (spaces skipped), leaving self._p after
+        the comma that ends it; -1 when there is none. In place: no copy of the line."""
+        i = self._p
+        while i < ln and buf[i] == 32:
+            i += 1
+        v = -1
+        while i < ln:
+            c = buf[i]
+            if c < _D0 or c > _D9:
+                break
+            v = (0 if v < 0 else v * 10) + c - _D0
+            i += 1
+        while i < ln and buf[i] == 32:
+            i += 1
+        if i < ln:
+            if buf[i] != 44:  # something else than ',' after the number
+                v = -1
+            i += 1
+        self._p = i
+        return v
+
+    def payload_to(self, sid):
+        """The inbox for a payload on id sid; nobody's data is consumed to stay in sync."""
         s = self.socks.get(sid)
-        return DISCARD if s is None else s
+        if s is None:
+            self.doubt = True  # the module has a socket we do not know of
+            return DISCARD
+        return s.inbox
 
-    def free_id(self):
-        for i in self.IDS:
-            if i not in self.socks:
-                return i
-        raise ModemError(
-            24, "all %d sockets of the %s are in use" % (len(self.IDS), self.NAME)
-        )
+    def read_header(self, sid, n):
+        """A read answer's header: how many bytes came, for the read command in flight."""
+        p = self.engine.pending
+        if p is not None and p.got < 0 and getattr(p, "sid", -1) == sid:
+            p.got = n
 
-    def release(self, sock):
+    # ---- the socket table
+    def claim_id(self, sock):
+        """A flow: an id the module has free (a doubtful one only after the module says so)."""
+        for attempt in (0, 1):
+            for i in self.IDS:
+                if i not in self.socks and i not in self.dirty:
+                    sock.id = i
+                    self.socks[i] = sock
+                    return i
+            if not self.dirty or attempt:
+                break
+            from ..table import reconcile
+
+            yield from reconcile(self.m)
+        raise ModemError(EMFILE, "all %d sockets of the %s are in use" % (len(self.IDS), self.NAME))
+
+    def release(self, sock, confirmed):
+        """The socket gave up its id: free at once if the module confirmed it, else doubtful."""
         if self.socks.get(sock.id) is sock:
             del self.socks[sock.id]
+            if not confirmed:
+                self.dirty.add(sock.id)
+
+    def lost_all(self, err):
+        """The module lost every socket (reboot, bearer): each ends with err; ids are free."""
+        for s in list(self.socks.values()):
+            s.on_closed(err, gone=True)
+
+    def open_timeout(self, sock, timeout_ms):
+        return timeout_ms
+
+    def open_done(self, sock):
+        """The predicate an open waits for: the module's answer."""
+        return sock.opened is not None
+
+    def opened(self, sock):
+        """A flow after the module answered an open: raise if it failed."""
+        if not sock.opened:
+            raise self.open_failed(sock.open_cmd.decode(), sock.open_answer.decode())
+        return
+        yield
 
     def open_failed(self, cmd, answer):
         return ConnectError(ECONNREFUSED, "%s: %s" % (cmd, answer))
 
+    def dns_failed(self, host, answer):
+        return ModemError(EHOSTUNREACH, "the module could not resolve %r (%s)" % (host, answer))
+
+    def read_cmd(self, sock, n):
+        """The socket's reusable read command for up to n bytes (no allocation per read)."""
+        c = sock.read_cmd
+        n = self.MAX_READ if n >= self.MAX_READ else n
+        if c is None or c.sid != sock.id:
+            c = Read(self.READ % (sock.id, self.MAX_READ), self.m.pump, sock)
+            sock.read_cmd = c
+        if n == self.MAX_READ:
+            c.text = c.full
+            c.wire = c.full_wire
+        else:
+            c.text = self.READ % (sock.id, n)
+            c.wire = None
+        c.want = n
+        c.notes = sock.inbox.notes
+        return c
 
     def start(self):
-        pass
+        return
+        yield
 
-    # ---- what each dialect implements (the modem and sockets call these)
+    # ---- what each dialect implements: flows
     def attach(self, apn, user, password, timeout_ms, step):
         raise NotImplementedError
 
     def detach(self):
         raise NotImplementedError
 
-    def open(self, sock, host, port, timeout_ms):
-        raise NotImplementedError
-
-    def close(self, sock):
-        raise NotImplementedError
-
-    def max_send(self, sock):
-        return self.MAX_SEND
-
-    def send(self, sock, mv, peer=None):
-        raise NotImplementedError
-
-    def read(self, sock, n):
-        raise NotImplementedError
-
-    def resolve(self, host):
-        raise NotImplementedError
-
-    def resume(self, sock):
-        raise NotImplementedError
-
-    def terminator(self, sock):
-        raise NotImplementedError
+    def switch_cmd(self):
+        """A background command that moves a socket between push and hold, or None."""
+        return None
 
     def flow_timeout(self, sock, what):
-        """No room in the module's send buffer for the manual's 30 s: the connection is
-        closed (the module may drop it anyway [seed]) and the caller told why."""
+        """A flow: no room in the module's send buffer for the manual's 30 s. The connection
+        is closed (the module may drop it anyway [seed]); returns the error to raise."""
+        from ..table import abandon
+
         err = LinkError(ETIMEDOUT, "socket %d: %s for %d s; connection closed" % (sock.id, what, self.m.flow_wait_ms // 1000))
-        try:
-            self.close(sock)
-        except OSError:
-            pass
+        yield from abandon(self.m, sock)
         sock.on_closed(err)
         return err
 

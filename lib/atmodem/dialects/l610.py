@@ -1,10 +1,13 @@
-"""Fibocom L610: the +MIP* command set (SPEC.md, L610 section).
+"""Fibocom L610: the +MIP* command set (SPEC.md, L610 section). Operations are flows.
 
 Async commands (MIPCALL, MIPOPEN, MIPCLOSE, MIPODM) answer OK at once and their result
-comes later as a URC or a bare ERROR; the next async command waits for it [seed]."""
+comes later as a URC or a bare ERROR; the next async command waits for it [seed], also
+when the flow that sent the first was cancelled (the module is busy all the same)."""
 import binascii
 
+from ..at import Background, Command
 from ..errors import EBUSY, ECONNRESET, EIO, ATError, ATTimeout, LinkError, ModemError
+from ..flow import Until
 from .base import Dialect, ints, unquote
 
 _FORMAT = {"push": 2, "hex": 0, "buffer": 5}
@@ -20,7 +23,9 @@ class L610(Dialect):
     MODEL = b"L610"
     IDS = (1, 2, 3, 4, 5, 6)
     MAX_SEND = 2048
-    MAX_READ = 1500
+    MAX_READ = 2048  # a whole 2048-byte datagram is one read [SPEC, datagrams]
+    MAX_DATAGRAM = 2048
+    READ = b"AT+MIPREAD=%d,%d"
     BOOT_URCS = (b"AT command ready",)
     URC_PREFIXES = (
         b"+MIPOPEN:", b"+MIPCLOSE:", b"+MIPSTAT:", b"+MIPCALL:", b"+MIPREAD:",
@@ -32,60 +37,80 @@ class L610(Dialect):
     def __init__(self, modem):
         super().__init__(modem)
         self.fmt = None  # the module keeps IPRFMT across power-off: unknown until we set it
+        self.fmt_switching = False
         self.async_error = None
+        self.async_busy = False  # an async command's result is still to come
+        self.async_deadline = 0
         self.call = None
         self.dns = None
 
     def install(self, engine):
-        super().install(engine)
-        self.engine = engine
+        Dialect.install(self, engine)
         if self.fmt == 2:
             engine.inline_prefix = b"+MIPR"
 
     # ---------------------------------------------------------------- engine surface
-    def inline(self, partial):
-        """IPRFMT 2: `+MIPRTCP: <id>,<len>,` / `+MIPRUDP: <ip>,<port>,<id>,<len>,` then raw."""
-        udp = partial.startswith(b"+MIPRUDP:")
-        if not (udp or partial.startswith(b"+MIPRTCP:")):
+    def inline(self, buf, ln):
+        """IPRFMT 2: `+MIPRTCP: <id>,<len>,` / `+MIPRUDP: <ip>,<port>,<id>,<len>,` then raw.
+        The engine asks at each comma; the numbers are read in place."""
+        udp = buf.startswith(b"+MIPRUDP:", 0, ln)
+        if not (udp or buf.startswith(b"+MIPRTCP:", 0, ln)):
             return False
-        f = partial[9:].split(b",")
-        want = 5 if udp else 3
-        if len(f) < want:
+        need = 4 if udp else 2
+        commas = 0
+        start = i = 9
+        while True:
+            i = buf.find(b",", i, ln)
+            if i < 0:
+                break
+            commas += 1
+            i += 1
+            if commas == need - 2:
+                start = i  # <id> follows <ip>,<port>,
+        if commas < need:
             return None
-        try:
-            sid, n = int(f[want - 3]), int(f[want - 2])
-        except ValueError:
-            return False
-        if not 0 <= n <= 4096:
-            return False
-        s = self.sock(sid)
+        addr = None
         if udp:
+            f = bytes(buf[9:start]).split(b",")
             try:
-                s.rx_addr = (f[0].strip().decode(), int(f[1]))
+                addr = (f[0].strip().decode(), int(f[1]))
             except ValueError:
-                pass
-        return s, n
+                return False
+        self._p = start
+        sid = self.num(buf, ln)
+        n = self.num(buf, ln)
+        if sid < 0 or not 0 <= n <= 4096:
+            return False
+        target = self.payload_to(sid)
+        if addr is not None:
+            target.rx_addr = addr
+        self.engine.expect(target, n)
+        return True
 
-    def header(self, line):
-        """`+MIPDATA: <id>,<len>` then len raw bytes (IPRFMT 5 read)."""
-        try:
-            sid, n = ints(line[9:])[:2]
-        except ValueError:
-            return None
-        if not 0 <= n <= 4096:
-            return None
-        return self.sock(sid), n
+    def header(self, buf, ln):
+        """`+MIPDATA: <id>,<len>` then len raw bytes (IPRFMT 5 read), parsed in place."""
+        self._p = 9
+        sid = self.num(buf, ln)
+        n = self.num(buf, ln)
+        if sid < 0 or not 0 <= n <= 4096:
+            return False
+        self.read_header(sid, n)
+        self.engine.expect(self.payload_to(sid), n)
+        return True
 
     def socket_urc(self, line):
         if line.startswith(b"+MIPRTCP:") or line.startswith(b"+MIPRUDP:"):
             return self._hex_data(line)
         if line == b"ERROR" or line.startswith(b"+CME ERROR"):
-            self.async_error = line  # an async command failed after its OK [seed]
+            if self.async_busy:
+                self.async_error = line  # an async command failed after its OK [seed]
+                self.async_busy = False
             return
         head = line[: line.find(b":") + 1]
         if head == b"+MIPCALL:":
             body = line[9:].strip()
             self.call = body
+            self.async_busy = False
             if body == b"0" and self.m.ip is not None:
                 self.m.on_pdp_lost("+MIPCALL: 0")
             return
@@ -97,7 +122,11 @@ class L610(Dialect):
         except ValueError:
             return
         s = self.socks.get(f[0])
+        if head in (b"+MIPOPEN:", b"+MIPODM:", b"+MIPCLOSE:"):
+            self.async_busy = False
         if s is None:
+            if f[0] not in self.dirty and head != b"+MIPCLOSE:":
+                self.doubt = True
             return
         if head == b"+MIPOPEN:" and len(f) >= 2:
             s.on_open(f[1] == 1, line)
@@ -116,7 +145,11 @@ class L610(Dialect):
                 s.on_open(False, line)
             elif len(f) >= 2 and f[1] == 2:
                 s.on_closed(LinkError(ECONNRESET, "connection closed by a TLS alert (%s)" % line.decode()))
+            elif s.closing:
+                s.on_closed(None)
             else:
+                # +MIPSTAT: <id>,1 is the link broken [SPEC]; a peer's close reads the same,
+                # so this is an end of stream, and the README says what cannot be told apart.
                 s.on_closed(None)
         elif head == b"+MIPCLOSE:":
             s.close_done = True
@@ -124,7 +157,8 @@ class L610(Dialect):
             if s.closing or kind == 0:
                 s.on_closed(None)
             else:
-                s.on_closed(LinkError(ECONNRESET, "connection lost (%s)" % line.decode()))
+                s.on_closed(LinkError(ECONNRESET, "connection lost (%s: %s)" % (
+                    line.decode(), "timeout" if kind == 1 else "other")))
 
     def _hex_data(self, line):
         """IPRFMT 0: `+MIPRTCP: <id>,<left>,<HEX>` / `+MIPRUDP: <ip>,<port>,<id>,<left>,<HEX>`."""
@@ -135,30 +169,53 @@ class L610(Dialect):
             return
         try:
             data = binascii.unhexlify(f[-1].strip())
-            s = self.sock(int(f[want - 3]))
+            sid = int(f[want - 3])
             left = int(f[want - 2])
-            if udp:
-                s.rx_addr = (f[0].strip().decode(), int(f[1]))
         except ValueError:
             return
-        s.rx_write(memoryview(data))
+        target = self.payload_to(sid)
+        if udp:
+            try:
+                target.rx_addr = (f[0].strip().decode(), int(f[1]))
+            except ValueError:
+                pass
+        if target.rx_write(memoryview(data)) < len(data):
+            target.rx_spill()  # a hex line is one URC: it cannot wait in the UART
         if left == 0:  # <left> counts what is still queued: a datagram ends at 0
-            s.rx_end()
+            target.rx_end()
 
     # ---------------------------------------------------------------- async commands
-    def _async(self, cmd, done, timeout_ms):
-        """Send an async command and wait for its result URC; the answer line or None."""
+    def _async_free(self):
+        if not self.async_busy:
+            return True
+        clock = self.m.clock
+        return clock.ticks_diff(self.async_deadline, clock.ticks_ms()) <= 0
+
+    def _async_begin(self, cmd, timeout_ms):
+        """Send an async command once the previous one has its result; its own result
+        is due within timeout_ms."""
+        yield Until(self._async_free, _OPEN_MS + 5000, "the module's previous async command")
         self.async_error = None
-        self.m.command(cmd, timeout_ms=min(5000, timeout_ms))
-        self.m.wait_for(lambda: done() or self.async_error is not None, timeout_ms, cmd.decode())
+        clock = self.m.clock
+        self.async_busy = True
+        self.async_deadline = clock.ticks_add(clock.ticks_ms(), timeout_ms)
+        try:
+            yield Command(cmd, timeout_ms=min(5000, timeout_ms))
+        except ModemError:
+            self.async_busy = False  # refused at once: no result will follow
+            raise
+
+    def _async(self, cmd, done, timeout_ms):
+        """Send an async command and wait for its result URC; the error line or None."""
+        yield from self._async_begin(cmd, timeout_ms)
+        yield Until(lambda: done() or self.async_error is not None, timeout_ms, cmd.decode())
         return self.async_error
 
     # ---------------------------------------------------------------- bearer
     def attach(self, apn, user, password, timeout_ms, step):
-        m = self.m
         if apn is not None:
-            step("pdp", lambda: m.command(b'AT+CGDCONT=1,"IP","%s"' % apn.encode()))
-        c = step("dial state", lambda: m.command(b"AT+MIPCALL?", prefix=b"+MIPCALL:"))
+            yield from step("pdp", Command(b'AT+CGDCONT=1,"IP","%s"' % apn.encode()))
+        c = yield from step("dial state", Command(b"AT+MIPCALL?", prefix=b"+MIPCALL:"))
         state = c.first(b"+MIPCALL") or b"0"
         if state.startswith(b"1,"):
             return state[2:].strip().decode()
@@ -171,7 +228,7 @@ class L610(Dialect):
         for _ in range(1 + CALL_RETRIES):  # [seed: 150 s, resend at least twice]
             self.call = None
             try:
-                err = step("dial", lambda: self._async(cmd, lambda: self.call is not None, min(timeout_ms, _CALL_MS)))
+                err = yield from step("dial", self._async(cmd, lambda: self.call is not None, min(timeout_ms, _CALL_MS)))
             except ModemError as e:  # ERROR, or no +MIPCALL in time: resend
                 err = str(e).encode()
             if err is None and self.call not in (None, b"0"):
@@ -181,42 +238,107 @@ class L610(Dialect):
 
     def detach(self):
         self.call = None
-        self._async(b"AT+MIPCALL=0", lambda: self.call is not None, 40000)
+        yield from self._async(b"AT+MIPCALL=0", lambda: self.call is not None, 40000)
+
+    # ---------------------------------------------------------------- receive format
+    def _mixed(self, mode):
+        for s in self.socks.values():
+            if s.mode != mode and s.mode in _FORMAT and s.opened and not s.ended():
+                return s
+        return None
+
+    def ensure_format(self, mode):
+        """A flow: the module-wide receive format for a socket opening in mode."""
+        other = self._mixed(mode)
+        if other is not None:
+            raise ModemError(
+                EBUSY,
+                "the L610's receive format is one setting for the whole module: socket %d "
+                "is open in %r mode, so %r cannot be used until it closes" % (other.id, other.mode, mode),
+            )
+        yield Until(lambda: not self.fmt_switching, 5000, "a receive-format switch")
+        want = 5 if self._holding() else _FORMAT[mode]
+        if self.fmt != want:
+            yield Command(b'AT+GTSET="IPRFMT",%d' % want)
+            self.set_fmt(want)
+
+    def _holding(self):
+        for s in self.socks.values():
+            if s.inbox.want_hold and s.mode != "transparent":
+                return True
+        return False
+
+    def set_fmt(self, fmt):
+        """The module's format changed (after the OK: data before it kept the old one)."""
+        self.fmt = fmt
+        self.engine.inline_prefix = b"+MIPR" if fmt == 2 else b""
+        for s in self.socks.values():
+            if s.mode != "transparent":
+                s.inbox.held = fmt == 5
+
+    def switch_cmd(self):
+        """Push back-pressure is module-wide here: every push socket follows one format."""
+        if self.fmt_switching or self.fmt is None:
+            return None
+        base = None
+        for s in self.socks.values():
+            if s.mode in _FORMAT and s.opened and not s.ended():
+                base = _FORMAT[s.mode]
+        if base is None:
+            return None
+        want = 5 if self._holding() else base
+        if want == self.fmt:
+            return None
+        self.fmt_switching = True
+        for s in self.socks.values():
+            s.inbox.burst = 0
+        c = Background(b'AT+GTSET="IPRFMT",%d' % want, self)
+        c.want = want
+        return c
+
+    def command_done(self, c):
+        self.fmt_switching = False
+        if c.ok():
+            self.set_fmt(c.want)
+            if c.want == 5:
+                for s in self.socks.values():
+                    ib = s.inbox
+                    if ib.burst > ib.max_burst:
+                        ib.max_burst = ib.burst
+        self.m.pump.switch_due()
 
     # ---------------------------------------------------------------- sockets
-    def ensure_format(self, mode):
-        want = _FORMAT[mode]
-        if self.fmt == want:
-            return
-        for s in self.socks.values():
-            if s.mode != mode and s.mode in _FORMAT and s.opened:
-                raise ModemError(
-                    EBUSY,
-                    "the L610's receive format is one setting for the whole module: socket %d "
-                    "is open in %r mode, so %r cannot be used until it closes" % (s.id, s.mode, mode),
-                )
-        self.m.command(b'AT+GTSET="IPRFMT",%d' % want)
-        self.fmt = want
-        self.engine.inline_prefix = b"+MIPR" if want == 2 else b""
-
-    def open(self, sock, host, port, timeout_ms):
+    def open(self, sock, host, port):
+        """Up to the OK of the open; +MIPOPEN / +MIPODM comes later."""
         if sock.tls is not None:
             self.tls_unsupported()
         proto = 0 if sock.stream else 1
         if sock.mode == "transparent":
-            cmd = b'AT+MIPODM=%d,,"%s",%d,%d' % (sock.id, host.encode(), port, proto)
+            sock.open_cmd = b'AT+MIPODM=%d,,"%s",%d,%d' % (sock.id, host.encode(), port, proto)
         else:
-            self.ensure_format(sock.mode)
-            cmd = b'AT+MIPOPEN=%d,,"%s",%d,%d' % (sock.id, host.encode(), port, proto)
-        err = self._async(cmd, lambda: sock.opened is not None, min(timeout_ms, _OPEN_MS))
-        if err is not None or not sock.opened:
-            answer = err or sock.open_answer
-            raise self.open_failed(cmd.decode(), answer.decode())
+            sock.inbox.want_hold = sock.mode == "buffer"
+            yield from self.ensure_format(sock.mode)
+            sock.inbox.held = self.fmt == 5
+            sock.open_cmd = b'AT+MIPOPEN=%d,,"%s",%d,%d' % (sock.id, host.encode(), port, proto)
+        yield from self._async_begin(sock.open_cmd, _OPEN_MS)
+
+    def open_timeout(self, sock, timeout_ms):
+        return min(timeout_ms, _OPEN_MS)
+
+    def open_done(self, sock):
+        """The predicate an open waits for: its result, or the module's bare ERROR."""
+        return sock.opened is not None or self.async_error is not None
+
+    def opened(self, sock):
+        if self.async_error is not None and sock.opened is None:
+            sock.opened = False
+            sock.open_answer = self.async_error
+        return super().opened(sock)
 
     def resume(self, sock):
         """ATO: CONNECT, and the UART carries the socket again [seed]."""
-        c = self.m.command(b"ATO", prompt=b"CONNECT", on_connect=lambda: self.m.enter_data(sock),
-                           timeout_ms=30000, check=False)
+        c = yield Command(b"ATO", prompt=b"CONNECT", on_connect=lambda: self.m.enter_data(sock),
+                          timeout_ms=30000, check=False)
         if c.result != b"CONNECT":
             raise ATError("ATO", (c.result or b"no answer").decode())
 
@@ -228,16 +350,18 @@ class L610(Dialect):
         return min(self.MAX_SEND, free) if free else self.MAX_SEND
 
     def send(self, sock, mv, peer=None):
+        m = self.m
         if sock.xoff:
             try:
-                self.m.wait_for(lambda: not sock.xoff or sock.ended(), self.m.flow_wait_ms, "+MIPXON")
+                yield Until(lambda: not sock.xoff or sock.ended(), m.flow_wait_ms, "+MIPXON")
             except ATTimeout:
-                raise self.flow_timeout(sock, "+MIPXOFF without +MIPXON")
+                err = yield from self.flow_timeout(sock, "+MIPXOFF without +MIPXON")
+                raise err
             if sock.ended():
-                raise sock._error or LinkError(ECONNRESET, "socket %d closed while flowed off" % sock.id)
+                raise sock.inbox.error or LinkError(ECONNRESET, "socket %d closed while flowed off" % sock.id)
         n = len(mv)
         cmd = b"AT+MIPSEND=%d,%d" % (sock.id, n)
-        c = self.m.command(
+        c = yield Command(
             cmd, prefix=(b"+MIPPUSH:", b"+MIPSEND:"), prompt=b">", payload=mv,
             need=b"+MIPSEND:", timeout_ms=_SEND_MS, check=False,
         )
@@ -256,36 +380,50 @@ class L610(Dialect):
         answer = b" ".join(c.lines + [c.result or b"no answer"]).decode()
         raise ATError(cmd.decode(), answer + " (0 of %d bytes confirmed)" % n, EIO)
 
-    def read(self, sock, n):
-        cmd = b"AT+MIPREAD=%d,%d" % (sock.id, min(n, self.MAX_READ))
-        notes = sock.notes
-        c = self.m.command(cmd, prefix=b"+MIPDATA:", check=False)
-        got = 0
-        if c.ok() and c.lines:
-            try:
-                got = ints(c.lines[0][9:])[1]
-            except (ValueError, IndexError):
-                pass
-        if got < min(n, self.MAX_READ):
-            sock.drained(notes)
-        return got
-
     def close(self, sock):
-        """Always wait for +MIPCLOSE: the next async command must not find the module busy."""
+        """A flow: True when the module confirmed the id free. Always waits for +MIPCLOSE:
+        the next async command must not find the module busy."""
         sock.closing = True
         sock.close_done = False
-        self._async(b"AT+MIPCLOSE=%d" % sock.id, lambda: sock.close_done, _CLOSE_MS)
+        try:
+            err = yield from self._async(b"AT+MIPCLOSE=%d" % sock.id, lambda: sock.close_done, _CLOSE_MS)
+        except ModemError:
+            err = b"ERROR"
+        if err is None:
+            return True
+        table = yield from self.table()
+        return sock.id not in table
+
+    def close_id(self, sid):
+        """A flow: close an id no socket object owns; True when the module confirmed it."""
+        try:
+            err = yield from self._async(b"AT+MIPCLOSE=%d" % sid, lambda: not self.async_busy, _CLOSE_MS)
+        except ModemError:
+            return False
+        return err is None
+
+    def table(self):
+        """A flow: the ids the module has open (AT+MIPCLOSE? lists them [src])."""
+        c = yield Command(b"AT+MIPCLOSE?", prefix=b"+MIPCLOSE:", check=False)
+        line = c.first(b"+MIPCLOSE") if c.ok() else None
+        if line is None:  # older firmware: AT+MIPOPEN? lists the free ones
+            c = yield Command(b"AT+MIPOPEN?", prefix=b"+MIPOPEN:")
+            free = set(ints(c.first(b"+MIPOPEN") or b"0")) - {0}
+            return set(self.IDS) - free
+        return set(ints(line)) - {0}
 
     def resolve(self, host):
         self.dns = None
         cmd = b'AT+MIPDNS="%s"' % host.encode()
-        c = self.m.command(cmd, prefix=b"+MIPDNS:", timeout_ms=30000)
+        c = yield Command(cmd, prefix=b"+MIPDNS:", timeout_ms=30000, check=False)
+        if not c.ok():
+            raise self.dns_failed(host, (c.result or b"no answer").decode())
         line = c.lines[0] if c.lines else None
         if line is None:
-            self.m.wait_for(lambda: self.dns is not None, 30000, cmd.decode())
+            yield Until(lambda: self.dns is not None, 30000, cmd.decode())
             line = self.dns or b""
         f = line[8:].split(b",")
-        return [unquote(x).decode() for x in f[1:]]
-
-    def link_error(self, why):
-        return LinkError(ECONNRESET, why)
+        ips = [unquote(x).decode() for x in f[1:]]
+        if not ips:
+            raise self.dns_failed(host, line.decode())
+        return ips

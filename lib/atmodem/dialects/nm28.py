@@ -1,13 +1,15 @@
-"""Yuge NM28: the +IP* command set (SPEC.md, NM28 section)."""
+"""Yuge NM28: the +IP* command set (SPEC.md, NM28 section). Operations are flows."""
 import binascii
 
-from ..errors import EIO, ECONNRESET, ATError, LinkError, ModemError
+from ..at import Background, Command
+from ..errors import EIO, ATError, ModemError
+from ..flow import Until, pause
 from ..socket import CLOSING
 from .base import Dialect, ints, last_int, unquote
 
 _MODE = {"buffer": 0, "push": 1, "hex": 1, "transparent": 2}
-_OPEN_MS = 60000  # the manual gives none; the L610's figure
 _CMD_MS = 5000
+_STATE_CLOSED = 0
 
 
 class NM28(Dialect):
@@ -18,6 +20,8 @@ class NM28(Dialect):
     MAX_SEND = 1460
     HEX_SEND = 1024  # 2048 hex characters
     MAX_READ = 1500
+    MAX_DATAGRAM = 1460
+    READ = b"AT+IPRD=%d,%d"
     BOOT_URCS = (b"RDY",)
     URC_PREFIXES = (
         b"+IPURC:", b"IPREAD:", b"+IPREAD:", b"+IPOPEN:", b"+SSLIPOPEN:",
@@ -26,26 +30,26 @@ class NM28(Dialect):
     HEADER_PREFIXES = (b'+IPURC: "recv",', b'+SSLURC: "recv",', b"+IPRD:", b"+SSLRECV:")
 
     # ---------------------------------------------------------------- engine surface
-    def header(self, line):
-        """+IPURC: "recv",<id>,<len>[,"<ip>",<port>] and +IPRD: <id>,<len>[,"<ip>",<port>]."""
-        if line.startswith((b'+IPURC: "recv"', b'+SSLURC: "recv"')):
-            body = line[line.index(b",") + 1 :]
-        else:
-            body = line[line.index(b":") + 1 :]
-        f = body.split(b",")
-        try:
-            sid, n = int(f[0]), int(f[1])
-        except (ValueError, IndexError):
-            return None
-        if not 0 <= n <= 4096:
-            return None
-        s = self.sock(sid)
-        if len(f) >= 4 and s is not None:
+    def header(self, buf, ln):
+        """+IPURC: "recv",<id>,<len>[,"<ip>",<port>] and +IPRD: <id>,<len>[,"<ip>",<port>],
+        parsed in place."""
+        read = buf[1] == 73 and buf[3] == 82 or buf[1] == 83 and buf[4] == 82  # +IPRD / +SSLRECV
+        self._p = buf.find(b":" if read else b",", 0, ln) + 1
+        sid = self.num(buf, ln)
+        n = self.num(buf, ln)
+        if sid < 0 or not 0 <= n <= 4096:
+            return False
+        target = self.payload_to(sid)
+        if self._p < ln:  # a bound UDP socket also names the peer
+            f = bytes(buf[self._p : ln]).split(b",")
             try:
-                s.rx_addr = (unquote(f[2]).decode(), int(f[3]))
-            except ValueError:
+                target.rx_addr = (unquote(f[0]).decode(), int(f[1]))
+            except (ValueError, IndexError):
                 pass
-        return s, n
+        if read:
+            self.read_header(sid, n)
+        self.engine.expect(target, n)
+        return True
 
     def socket_urc(self, line):
         if line.startswith((b"+IPOPEN:", b"+SSLOPEN:", b"+SSLIPOPEN:")):
@@ -56,10 +60,14 @@ class NM28(Dialect):
             s = self.socks.get(sid)
             if s is not None:
                 s.on_open(err == 0, line)
+                if err == 0 and s.inbox.want_hold:
+                    self.m.pump.switch_due()  # close the open window at once
         elif line.startswith((b"IPREAD:", b"+IPREAD:", b"+SSLREAD:")):
             s = self.socks.get(last_int(line))
             if s is not None:
                 s.data_waiting()
+            else:
+                self.doubt = True
         elif line.startswith(b'+IPURC: "incoming",'):
             # +IPURC: "incoming",<new id>,<listener id>,"<ip>",<port>
             f = line[19:].split(b",")
@@ -72,62 +80,75 @@ class NM28(Dialect):
             # The id of a socket we are closing is free on the module as soon as it said
             # +IPCLOSE, which may be in the same chunk as this URC.
             if lsock is not None and lsock.listening and (old is None or old.state == CLOSING):
+                self.dirty.discard(sid)
                 self.socks[sid] = lsock.incoming(sid, addr)
+            else:
+                self.doubt = True
         elif line.startswith((b'+IPURC: "closed"', b'+SSLURC: "closed"')):
             s = self.socks.get(last_int(line))
             if s is not None:
                 # The NM28 says "closed" for a peer close and a lost link alike: end of stream.
                 s.on_closed(None)
+            elif last_int(line) not in self.dirty:
+                self.doubt = True
 
     # ---------------------------------------------------------------- bearer
     def attach(self, apn, user, password, timeout_ms, step):
-        m = self.m
+        """Once registered the NM28 has its LTE default bearer [SPEC]; AT+CGACT=1,1 makes sure."""
         if apn is not None:
-            step("pdp", lambda: m.command(b'AT+CGDCONT=1,"IP","%s"' % apn.encode()))
+            yield from step("pdp", Command(b'AT+CGDCONT=1,"IP","%s"' % apn.encode()))
         for attempt in range(3):  # as the L610's MIPCALL: 150 s, resend twice [decision]
             try:
-                step("activate", lambda: m.command(b"AT+CGACT=1,1", timeout_ms=min(timeout_ms, 150000)))
+                yield from step("activate", Command(b"AT+CGACT=1,1", timeout_ms=min(timeout_ms, 150000)))
                 break
             except ModemError:
                 if attempt == 2:
                     raise
-        c = step("address", lambda: m.command(b"AT+CGPADDR=1", prefix=b"+CGPADDR:"))
-        f = c.first(b"+CGPADDR").split(b",")
+        c = yield from step("address", Command(b"AT+CGPADDR=1", prefix=b"+CGPADDR:"))
+        f = (c.first(b"+CGPADDR") or b"").split(b",")
         ip = unquote(f[-1]).decode()
         if ip in ("", "0.0.0.0"):
             raise ATError("AT+CGPADDR=1", c.lines[0].decode() if c.lines else "no address")
         return ip
 
     def detach(self):
-        self.m.command(b"AT+CGACT=0,1", timeout_ms=40000)
+        yield Command(b"AT+CGACT=0,1", timeout_ms=40000)
 
     # ---------------------------------------------------------------- sockets
-    def open(self, sock, host, port, timeout_ms):
+    def open(self, sock, host, port):
+        """Up to the OK of the open; +IPOPEN / +SSLOPEN comes later."""
         if sock.tls is not None:
             for name, value in sock.tls.settings():
-                self.m.command(b'AT+SSLCFG="%s",%d,%s' % (name, sock.id, value))
-            timeout_ms = max(timeout_ms, (sock.tls.negotiate_timeout + 30) * 1000)
+                yield Command(b'AT+SSLCFG="%s",%d,%s' % (name, sock.id, value))
         kind = b"TCP" if sock.stream else b"UDP"
-        cmd = b'AT+IPOPEN=%d,"%s","%s",%d,0,%d' % (
+        sock.open_cmd = b'AT+IPOPEN=%d,"%s","%s",%d,0,%d' % (
             sock.id, kind, host.encode(), port, 1 if sock.tls else 0
         )
-        self.m.command(cmd)
-        self.m.wait_for(lambda: sock.opened is not None, timeout_ms, cmd.decode())
+        # The module opens in direct mode [SPEC]: buffer mode switches as soon as it is open
+        # (the pump does it, ahead of anything else), and what it pushes meanwhile is kept.
+        sock.inbox.want_hold = sock.mode == "buffer"
+        yield Command(sock.open_cmd)
+
+    def open_timeout(self, sock, timeout_ms):
+        if sock.tls is not None:
+            return max(timeout_ms, (sock.tls.negotiate_timeout + 30) * 1000)
+        return timeout_ms
+
+    def opened(self, sock):
+        """The module answered the open: fail, or finish (transparent: enter data mode)."""
         if not sock.opened:
             why = sock.open_answer.decode()
             if sock.tls is not None:
                 why += (" (TLS handshake or certificate check failed: check ca=, the server's"
                         " name and validity dates, client_cert=/client_key=, the module's clock)")
-            raise self.open_failed(cmd.decode(), why)
+            raise self.open_failed(sock.open_cmd.decode(), why)
         if sock.mode == "transparent":
-            self.resume(sock)
-        else:
-            self.m.command(b"AT+IPSWTMD=%d,%d" % (sock.id, _MODE[sock.mode]))
+            yield from self.resume(sock)
 
     def resume(self, sock):
         """AT+IPSWTMD=<id>,2 answers CONNECT and the UART carries the socket [src]."""
         cmd = b"AT+IPSWTMD=%d,2" % sock.id
-        c = self.m.command(cmd, prompt=b"CONNECT", on_connect=lambda: self.m.enter_data(sock), check=False)
+        c = yield Command(cmd, prompt=b"CONNECT", on_connect=lambda: self.m.enter_data(sock), check=False)
         if c.result != b"CONNECT":
             if sock.ended():
                 return  # the peer closed first: its data came as push URCs, then the end
@@ -143,14 +164,43 @@ class NM28(Dialect):
         cmd = b'AT+IPOPEN=%d,"%s","0.0.0.0",0,%d,0' % (sock.id, kind, sock.lport)
         # A module may announce a first client before the listener's own +IPOPEN.
         sock.listening = sock.stream
-        self.m.command(cmd)
-        self.m.wait_for(lambda: sock.opened is not None, _OPEN_MS, cmd.decode())
+        sock.inbox.want_hold = sock.mode == "buffer"
+        yield Command(cmd)
+        yield Until(lambda: sock.opened is not None, 60000, cmd.decode())
         if not sock.opened:
             sock.listening = False
             raise self.open_failed(cmd.decode(), sock.open_answer.decode() + " (port in use?)")
         sock.service = not sock.stream
         # Accepted clients take the listener's mode [SPEC].
-        self.m.command(b"AT+IPSWTMD=%d,%d" % (sock.id, _MODE[sock.mode]))
+        yield Command(b"AT+IPSWTMD=%d,%d" % (sock.id, _MODE[sock.mode]))
+        sock.inbox.held = sock.mode == "buffer"
+
+    def switch_cmd(self):
+        for s in self.socks.values():
+            ib = s.inbox
+            if ib.switching or ib.want_hold == ib.held or s.mode == "transparent" or not s.opened:
+                continue
+            if ib.ended() or ib.switch_errors >= 3 or s.listening:
+                continue
+            ib.switching = True
+            ib.burst = 0
+            c = Background(b"AT+IPSWTMD=%d,%d" % (s.id, 0 if ib.want_hold else 1), self)
+            c.sock = s
+            c.want = 1 if ib.want_hold else 0
+            return c
+        return None
+
+    def command_done(self, c):
+        ib = c.sock.inbox
+        ib.switching = False
+        if c.ok():
+            ib.held = bool(c.want)
+            if ib.held and ib.burst > ib.max_burst:
+                ib.max_burst = ib.burst
+        else:
+            ib.switch_errors += 1
+        if ib.want_hold != ib.held:
+            self.m.pump.switch_due()
 
     def max_send(self, sock):
         return self.HEX_SEND if sock.mode == "hex" else self.MAX_SEND
@@ -158,61 +208,67 @@ class NM28(Dialect):
     def send(self, sock, mv, peer=None):
         """SEND FAIL while the socket is up means a full send buffer (the NM28's flow
         control): retry the same bytes for up to the flow wait, then close with an error."""
-        clock = self.m.clock
-        deadline = clock.ticks_add(clock.ticks_ms(), self.m.flow_wait_ms)
+        m = self.m
+        clock = m.clock
+        deadline = clock.ticks_add(clock.ticks_ms(), m.flow_wait_ms)
         while True:
             try:
-                return self._send_once(sock, mv, peer)
+                n = yield from self._send_once(sock, mv, peer)
+                return n
             except ATError as err:
                 if b"SEND FAIL" not in err.answer.encode() or sock.ended():
                     raise
                 if clock.ticks_diff(deadline, clock.ticks_ms()) <= 0:
-                    raise self.flow_timeout(sock, "SEND FAIL (send buffer full)")
-                self.m.idle(200)
+                    err = yield from self.flow_timeout(sock, "SEND FAIL (send buffer full)")
+                    raise err
+                yield pause(200)
 
     def _send_once(self, sock, mv, peer):
         n = len(mv)
         to = b',"%s",%d' % (peer[0].encode(), peer[1]) if peer is not None else b""
         if sock.mode == "hex":
             cmd = b'AT+IPSENDEX=%d,"%s"%s' % (sock.id, binascii.hexlify(mv), to)
-            c = self.m.command(cmd, prefix=b"SEND ", check=False)
+            c = yield Command(cmd, prefix=b"SEND ", check=False)
+            name = "AT+IPSENDEX=%d,<%d bytes as hex>%s" % (sock.id, n, to.decode())
         else:
             cmd = b"AT+IPSEND=%d,%d%s" % (sock.id, n, to)
-            c = self.m.command(
+            c = yield Command(
                 cmd, prefix=(b"NETWRITE:", b"SSLNETWRITE:", b"SEND "), prompt=b"CONNECT",
                 payload=mv, check=False,
             )
+            name = cmd.decode()
         if c.ok() and b"SEND SUCCESS" in c.lines:
             return n
         answer = (c.lines[-1] if c.lines else c.result or b"no answer").decode()
-        name = cmd[: cmd.index(b",")].decode() if sock.mode == "hex" else cmd.decode()
         raise ATError(name, answer + " (0 of %d bytes confirmed)" % n, EIO)
 
-    def read(self, sock, n):
-        """Buffer mode: fetch up to n held bytes into the socket; return how many came."""
-        cmd = b"AT+IPRD=%d,%d" % (sock.id, min(n, self.MAX_READ))
-        notes = sock.notes
-        c = self.m.command(cmd, prefix=(b"+IPRD:", b"+SSLRECV:"), check=False)
-        if not c.ok():
-            sock.drained(notes)  # the module has nothing (or forgot the id)
-            return 0
-        got = 0
-        for line in c.lines:
-            try:
-                got = ints(line[line.index(b":") + 1 :].split(b',"')[0])[1]
-            except (ValueError, IndexError):
-                pass
-        if got < min(n, self.MAX_READ):
-            sock.drained(notes)
-        return got
-
     def close(self, sock):
-        self.m.command(b"AT+IPCLOSE=%d" % sock.id, prefix=b"+IPCLOSE:", timeout_ms=_CMD_MS, check=False)
+        """A flow: True when the module confirmed the id free."""
+        c = yield Command(b"AT+IPCLOSE=%d" % sock.id, prefix=b"+IPCLOSE:", timeout_ms=_CMD_MS, check=False)
+        if c.ok():
+            return True
+        table = yield from self.table()
+        return sock.id not in table
+
+    def close_id(self, sid):
+        c = yield Command(b"AT+IPCLOSE=%d" % sid, prefix=b"+IPCLOSE:", timeout_ms=_CMD_MS, check=False)
+        return c.ok()
+
+    def table(self):
+        """A flow: the ids the module has open (any state but closed)."""
+        c = yield Command(b"AT+IPSTATE=2,0", prefix=b"+IPSTATE:", timeout_ms=_CMD_MS)
+        ids = set()
+        for line in c.lines:
+            f = line[line.index(b":") + 1 :].split(b",")
+            try:
+                if len(f) >= 6 and int(f[5]) != _STATE_CLOSED:
+                    ids.add(int(f[0]))
+            except ValueError:
+                pass
+        return ids
 
     def resolve(self, host):
-        c = self.m.command(b'AT+IPDNSR="%s"' % host.encode(), prefix=b"+IPDNSR:", timeout_ms=30000)
+        c = yield Command(b'AT+IPDNSR="%s"' % host.encode(), prefix=b"+IPDNSR:", timeout_ms=30000, check=False)
+        if not c.ok() or not c.lines:
+            raise self.dns_failed(host, (c.result or b"no answer").decode())
         return [unquote(line[line.index(b":") + 1 :]).decode() for line in c.lines]
-
-    def link_error(self, why):
-        return LinkError(ECONNRESET, why)
-

@@ -1,0 +1,128 @@
+"""Bringing the module up, as flows: sync (out of a data-mode session a previous program
+left behind), echo off, identify, reconcile the socket table; then attach (SIM, signal,
+registration, data bearer)."""
+from .at import Command
+from .errors import EIO, ETIMEDOUT, ATError, ATTimeout, ModemError
+from .flow import pause
+
+
+def registered(lines):
+    """Any +CGREG/+CEREG answer line at 1 (home) or 5 (roaming) [seed]."""
+    for line in lines:
+        try:
+            if int(line.split(b",")[1]) in (1, 5):
+                return True
+        except (ValueError, IndexError):
+            pass
+    return False
+
+
+def sync(m, timeout_ms):
+    """AT until OK: the first command after power-on may be lost [seed]. No answer at all
+    may mean a data-mode session: the +++ escape once, then AT again."""
+    clock = m.clock
+    deadline = clock.ticks_add(clock.ticks_ms(), timeout_ms)
+    last = None
+    escaped = False
+    while clock.ticks_diff(deadline, clock.ticks_ms()) > 0:
+        try:
+            yield Command(b"AT", timeout_ms=500)
+            return
+        except (ATTimeout, ATError) as err:
+            last = err
+            if isinstance(err, ATTimeout) and not escaped:
+                escaped = True
+                yield from m.data.blind_escape()
+    raise ModemError(ETIMEDOUT, "the module does not answer AT (%s)" % last)
+
+
+def start(m, timeout_ms):
+    m.line.reset_input()
+    if m.data_sock is not None:  # we thought we were in data mode: the module decides
+        m.engine.leave_data()
+        m.data_sock = None
+    yield from sync(m, timeout_ms)
+    yield Command(b"ATE0")
+    yield Command(b"AT+CMEE=2", check=False)
+    c = yield Command(b"AT+CGMM", prefix=b"", check=False)
+    text = b" ".join(c.lines)
+    if not text.strip() or not c.ok():
+        c = yield Command(b"ATI", prefix=b"", check=False)
+        text = b" ".join(c.lines)
+    m.model = text.decode()
+    name = m.want_dialect
+    if name is None:
+        from .modem import dialect_class
+
+        for cand in ("nm28", "l610"):
+            if dialect_class(cand).MODEL in text.upper():
+                name = cand
+                break
+        else:
+            raise ModemError(
+                EIO, "unknown module: AT+CGMM answered %r; pass dialect='nm28' or 'l610'" % m.model
+            )
+    m.use_dialect(name)
+    yield from m.dialect.start()
+    m.started = True
+    m.state = "ready"
+    from .table import reconcile
+
+    yield from reconcile(m)  # sockets of a previous life: closed, their ids free again
+    return m.model
+
+
+def attach(m, apn, user, password, timeout_ms, progress):
+    clock = m.clock
+    deadline = clock.ticks_add(clock.ticks_ms(), timeout_ms)
+
+    def left():
+        return clock.ticks_diff(deadline, clock.ticks_ms())
+
+    def step(name, what):
+        """Run a command (or a sub-flow) as the named step: progress, and errors that say
+        which step failed."""
+        if progress is not None:
+            progress(name)
+        try:
+            if isinstance(what, Command):
+                return (yield what)
+            return (yield from what)
+        except ModemError as err:
+            raise ModemError(err.errno, "attach, step %r: %s" % (name, err))
+
+    def until(name, cmd, prefix, good):
+        while True:
+            c = yield from step(name, Command(cmd, prefix=prefix, check=False))
+            ok = c.ok() and (yield from good(c))
+            if ok:
+                return c
+            if left() <= 0:
+                last = b" ".join(c.lines + [c.result or b""])
+                raise ATTimeout("attach, step %r: %s" % (name, cmd.decode()), timeout_ms / 1000, last.decode())
+            yield pause(min(1000, left()))
+
+    def ready(c):
+        return c.first(b"+CPIN") == b"READY"
+        yield
+
+    def either(c):
+        # CGREG or, on LTE, CEREG: one of them at 1 or 5 is enough [seed]
+        if registered(c.lines):
+            return True
+        c2 = yield Command(b"AT+CEREG?", prefix=b"+CEREG:", check=False)
+        c.lines += c2.lines
+        return c2.ok() and registered(c2.lines)
+
+    yield from until("sim", b"AT+CPIN?", b"+CPIN:", ready)
+    m.state = "sim_ready"
+    c = yield from step("signal", Command(b"AT+CSQ", prefix=b"+CSQ:"))
+    try:
+        m.csq = tuple(int(x) for x in (c.first(b"+CSQ") or b"").split(b","))
+    except ValueError:
+        m.csq = None
+    yield from until("registration", b"AT+CGREG?", (b"+CGREG:", b"+CEREG:"), either)
+    m.state = "registered"
+    m.ip = yield from m.dialect.attach(apn, user, password, max(1000, left()), step)
+    m.state = "attached"
+    return m.ip

@@ -1,0 +1,146 @@
+"""The receive side of one socket: what has arrived (a byte ring, or whole datagrams), what
+the module still holds for it, the end of the stream, and when to ask the module to hold.
+
+It is the engine's payload target. A full ring takes fewer bytes than offered: the engine
+stops and the rest waits in the UART (and, behind it, in the module and TCP's window)."""
+from .at import Target
+from .errors import ENOBUFS, ModemError
+from .ring import Ring
+
+BURST = 3072  # bytes pushed after the decision to hold, before the module obeys (bench)
+
+
+class Inbox(Target):
+    def __init__(self, sock, stream, cap):
+        self.sock = sock
+        self.stream = stream
+        self.cap = cap
+        self.ring = Ring(cap if stream else 1)  # datagrams keep a list instead
+        # Push mode asks the module to hold above hw and to push again below lw. Between
+        # the decision and the module obeying, up to BURST more bytes arrive (measured:
+        # README, "Socket modes"); they fit in cap - hw, the rest waits in the UART.
+        self.hw = max(cap // 4, cap - BURST)
+        self.lw = cap // 8
+        self.dgrams = []
+        self.dbytes = 0
+        self.dropped = 0  # datagrams that did not fit (UDP drops, and counts)
+        self.rx_addr = None  # the peer of the payload being received (set by the dialect)
+        self.clear()
+
+    def clear(self):
+        """A fresh connection on the same socket object."""
+        self.ring.start = self.ring.count = 0
+        self.dgrams = []
+        self.dbytes = 0
+        self._stage = None
+        self.eof = False
+        self.error = None
+        self.lost = 0  # bytes that could not be held after a spill
+        self.readable = False  # the module says it holds data for us
+        self.notes = 0  # "data waiting" URCs seen
+        self.want_hold = False  # the module should hold our data (buffer mode, or push above hw)
+        self.held = False  # the module confirmed it holds our data
+        self.switching = False  # a hold / push command is in flight
+        self.switch_errors = 0
+        self.burst = 0  # bytes that arrived between asking the module to hold and its OK
+        self.max_burst = 0
+
+    def __len__(self):
+        return self.ring.count if self.stream else len(self.dgrams)
+
+    def room(self):
+        """How much a module read may bring (a read never brings more than fits)."""
+        if self.stream:
+            return self.cap - self.ring.count
+        return self.cap - self.dbytes
+
+    def ended(self):
+        return self.eof or self.error is not None
+
+    def has_input(self):
+        """Something for the program: data, or the end (after what the module still holds)."""
+        if self.stream:
+            if self.ring.count:
+                return True
+        elif self.dgrams:
+            return True
+        return (self.eof or self.error is not None) and not self.readable
+
+    # ---------------------------------------------------------------- from the engine
+    def rx_write(self, mv):
+        n = len(mv)
+        if self.lost:
+            self.lost += n
+            return n
+        if self.switching and self.want_hold:
+            self.burst += n
+        if not self.stream:
+            if self._stage is None:
+                self._stage = bytearray()
+            self._stage += mv
+            return n
+        ring = self.ring
+        took = ring.write(mv)
+        if not self.want_hold and ring.count >= self.hw:
+            self.sock.hold_changed(True)
+        return took
+
+    def rx_end(self):
+        d = self._stage
+        if d is None:
+            return
+        self._stage = None
+        if self.dbytes + len(d) > self.cap:
+            self.dropped += 1  # UDP may drop; counted, never reordered
+            return
+        self.dgrams.append((bytes(d), self.rx_addr or self.sock.peer))
+        self.dbytes += len(d)
+
+    def rx_spill(self):
+        """The runner had to read past data that does not fit: it is lost, and the program
+        hears so after the data that did fit."""
+        if self.lost:
+            return
+        self.lost = 1
+        if self.error is None:
+            self.error = ModemError(
+                ENOBUFS,
+                "socket %d: %d bytes of received data did not fit while the program waited in "
+                "another call for the module (push mode); read more often, pass a larger rxbuf= "
+                "or use the default mode, where the module holds the data" % (self.sock.id, self.cap),
+            )
+
+    def rx_data_end(self):
+        self.sock.data_mode_ended()
+
+    # ---------------------------------------------------------------- from the dialect
+    def data_waiting(self):
+        """The module says it holds data for us (IPREAD / +MIPREAD)."""
+        self.readable = True
+        self.notes += 1
+
+    def drained(self, notes_before):
+        """A read came back short: nothing more is waiting, unless the module said
+        otherwise while the read was being answered (its URC shares the line)."""
+        if self.notes == notes_before:
+            self.readable = False
+
+    def closed(self, error, gone=False):
+        """The module ended the connection: what arrived (and what it holds, unless the
+        module itself is gone) comes first."""
+        if error is not None and self.error is None:
+            self.error = error
+        self.eof = True
+        self.readable = self.held and not gone  # drain what the module may still hold
+
+    # ---------------------------------------------------------------- to the program
+    def taken(self):
+        """The program took data: back to push once the ring has drained."""
+        if self.want_hold and self.sock.mode != "buffer" and self.stream:
+            if self.ring.count <= self.lw and not self.readable:
+                self.sock.hold_changed(False)
+
+    def pop_datagram(self):
+        d, addr = self.dgrams.pop(0)
+        self.dbytes -= len(d)
+        return d, addr

@@ -1,0 +1,139 @@
+"""The UART end of the modem, shared by both runners: the port, the engine it feeds, input
+held back while a socket has no room for it, the command in flight (its payload written at
+the prompt, its deadline), and when the last written byte will have left the wire."""
+from .errors import ATTimeout
+
+TX_BUFFERED = 16384  # bytes a UART path can still hold after write() returned (tty, USB bridge)
+
+
+class Line:
+    def __init__(self, port, engine, clock, rxbuf=1024, trace=None):
+        self.port = port
+        self.engine = engine
+        self.clock = clock
+        self.trace = trace  # trace(direction, bytes): '>' to the module, '<' from it
+        self.buf = bytearray(rxbuf)
+        self.mv = memoryview(self.buf)
+        self.off = 0  # buf[off:end] came from the port and is not consumed yet
+        self.end = 0
+        self.last_write = clock.ticks_ms()
+        self.cmd = None  # the command in flight (also engine.pending)
+        self.timeouts = 0
+
+    # ---------------------------------------------------------------- output
+    def write(self, data):
+        if self.trace:
+            self.trace(">", bytes(data))
+        self.port.write(data)
+        # When the last byte will have left the wire (8N1: 10 bits a byte): written bytes
+        # wait in UART buffers (at most TX_BUFFERED of them), and the +++ guard silence is
+        # the module's, counted from then. Ports that can drain() say it exactly instead.
+        clock = self.clock
+        now = clock.ticks_ms()
+        bps = getattr(self.port, "baudrate", 0)
+        if not bps:
+            self.last_write = now
+            return
+        start = self.last_write if clock.ticks_diff(self.last_write, now) > 0 else now
+        end = clock.ticks_add(start, len(data) * 10000 // bps + 1)
+        cap = clock.ticks_add(now, TX_BUFFERED * 10000 // bps + 1)
+        self.last_write = end if clock.ticks_diff(cap, end) > 0 else cap
+
+    def drain(self):
+        d = getattr(self.port, "drain", None)
+        if d is not None:
+            d()
+
+    # ---------------------------------------------------------------- input
+    def held(self):
+        """Bytes read from the port and not yet consumed (a full socket, or a data-mode tail)."""
+        return self.end - self.off
+
+    def blocked(self):
+        """Input waits for a socket to make room: reading on would lose it or pass it."""
+        return self.off < self.end and self.engine.blocked
+
+    def service(self, final=False):
+        """Feed the engine what was held back, then (unless still blocked) one read of the
+        port. final: the line is quiet, a data-mode tail is data. True on progress."""
+        moved = False
+        if self.off < self.end:
+            moved = self._feed(final)
+            if self.off < self.end and self.engine.blocked:
+                return moved
+        if self.off:  # keep an undecided data-mode tail at the front, read after it
+            k = self.end - self.off
+            self.buf[0:k] = bytes(self.mv[self.off : self.end])
+            self.off, self.end = 0, k
+        room = self.end
+        n = self.port.readinto(self.mv[room:] if room else self.buf)
+        if not n:
+            return moved
+        if self.trace:
+            self.trace("<", bytes(self.mv[room : room + n]))
+        self.end = room + n
+        self._feed(final)
+        return True
+
+    def _feed(self, final):
+        off = self.off
+        i = self.engine.feed(self.buf, self.end, off, self.mv, final)
+        if i >= self.end:
+            self.off = self.end = 0
+        else:
+            self.off = i
+        return i > off
+
+    def spill(self):
+        """A flow waits for an answer behind data whose socket is full and cannot drain:
+        that socket must give up the data it cannot hold."""
+        t = self.engine.receiving() or self.engine.data_target
+        if t is not None and hasattr(t, "rx_spill"):
+            t.rx_spill()
+
+    def reset_input(self):
+        """Forget held input (a module reboot: what it said before is void)."""
+        self.off = self.end = 0
+        self.engine.reset()
+
+    # ---------------------------------------------------------------- the command in flight
+    def idle(self):
+        return self.cmd is None
+
+    def begin(self, c):
+        """Send c; the engine collects its answer from now on."""
+        c.reset()
+        clock = self.clock
+        c.deadline = clock.ticks_add(clock.ticks_ms(), c.timeout_ms)
+        self.cmd = c
+        self.engine.start(c)
+        w = c.wire
+        self.write(w if w is not None else c.text + b"\r")
+
+    def progress(self):
+        """After input: write a prompted payload, retire a finished or expired command.
+        Returns the command that finished, if any (a background one has been told)."""
+        c = self.cmd
+        if c is None:
+            return None
+        if c.prompted and not c.written:
+            c.written = True
+            self.write(c.payload)
+        if not c.done:
+            clock = self.clock
+            if clock.ticks_diff(c.deadline, clock.ticks_ms()) > 0:
+                return None
+            self.timeouts += 1  # no final answer: a later OK is noise to the engine
+        self.cmd = None
+        e = self.engine
+        if e.pending is c:
+            e.pending = None
+        if c.background:
+            c.finished()
+        return c
+
+    def timed_out(self, c):
+        return ATTimeout(c.text.decode(), c.timeout_ms / 1000, c.lines[-1].decode() if c.lines else "")
+
+    def close(self):
+        self.port.close()
