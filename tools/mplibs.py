@@ -83,8 +83,7 @@ def _get(url: str, context: ssl.SSLContext) -> bytes:
         return r.read()
 
 
-def download(pin: Pin) -> bytes:
-    indexes, cert = pip_indexes()
+def download(pin: Pin, indexes: List[str], cert: Optional[str] = None) -> bytes:
     context = ssl.create_default_context(cafile=cert)
     project = re.sub(r"[-_.]+", "-", pin.project).lower()
     tried = []
@@ -115,15 +114,21 @@ def download(pin: Pin) -> bytes:
 
 def unpack(pin: Pin, data: bytes, dest: str) -> None:
     top = "%s-%s/" % (pin.project, pin.version)
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        for module in pin.modules:
-            member = tar.extractfile(top + module)
-            if member is None:
-                raise FetchError("%s has no %s" % (pin.filename, module))
-            path = os.path.join(dest, *module.split("/"))
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "wb") as f:
-                f.write(member.read())
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            for module in pin.modules:
+                try:
+                    member = tar.extractfile(top + module)
+                except KeyError:
+                    member = None
+                if member is None:
+                    raise FetchError("%s has no file %s" % (pin.filename, top + module))
+                path = os.path.join(dest, *module.split("/"))
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "wb") as f:
+                    f.write(member.read())
+    except tarfile.TarError as err:
+        raise FetchError("%s is not a readable tar.gz: %s" % (pin.filename, err)) from err
 
 
 def _read(path: str) -> str:
@@ -134,17 +139,21 @@ def _read(path: str) -> str:
         return ""
 
 
-def ensure(dest: str = CACHE) -> str:
+def ensure(dest: str = CACHE, pins: Tuple[Pin, ...] = PINS, indexes: Optional[List[str]] = None) -> str:
     """The directory holding every pinned library's modules; downloads only what is missing
-    (a stamp per pin records what is there, so offline re-runs never reach the network)."""
-    for pin in PINS:
+    (a stamp per pin records what is there, so offline re-runs never reach the network).
+    indexes: simple-index URLs to use instead of pip's."""
+    cert = None
+    for pin in pins:
         stamp = os.path.join(dest, ".%s-%s.sha256" % (pin.project, pin.version))
         have = all(os.path.exists(os.path.join(dest, m)) for m in pin.modules)
         if have and _read(stamp) == pin.sha256:
             continue
         tmp = dest + ".tmp"
         shutil.rmtree(tmp, ignore_errors=True)
-        unpack(pin, download(pin), tmp)
+        if indexes is None:
+            indexes, cert = pip_indexes()
+        unpack(pin, download(pin, indexes, cert), tmp)
         for d, _, files in os.walk(tmp):
             for name in files:
                 src = os.path.join(d, name)
