@@ -9,8 +9,9 @@ picks when a program says nothing) or a mode name, for comparing modes.
 The client subscribes to FLOOD (which the test floods from the host) and to OWN, prints READY,
 waits for the first flood message, publishes OWN_SIZES to OWN, and prints OWN-DONE once its own
 messages came back; the host then ends the flood with an END message carrying the count.
-Every payload is <seq: 4 bytes><body length: 4 bytes><sha256 of body: 32 bytes><body>: the client checks every
-digest and that sequence numbers arrive in order without a gap, and prints PASS."""
+Every payload is <seq: 4 bytes><body length: 4 bytes><sha256 of body: 32 bytes><body>: the
+client checks every length and digest and that sequence numbers arrive in order without a gap,
+and prints PASS."""
 import os
 import sys
 from hashlib import sha256
