@@ -362,32 +362,7 @@ def aio_native_streams(m, port):
     asyncio.run(main())
 
 
-def umqtt_pattern(m, port):
-    """umqtt.simple's calls (through a double of it) against a real broker."""
-    try:
-        import umqtt_double  # micropython: host_tests is on the path
-    except ImportError:
-        from host_tests import umqtt_double
-
-    got = []
-    c = umqtt_double.MQTTClient(m.sockets(), "atmodem-umqtt", "localhost", port)
-    c.cb = lambda topic, msg: got.append((topic, msg))
-    c.connect()
-    c.subscribe(b"atmodem/u", qos=1)
-    assert c.check_msg() is None  # nothing yet: read(1) gives None when non-blocking
-    c.publish(b"atmodem/u", b"qos0 via umqtt calls")
-    c.ping()
-    while not got:
-        c.wait_msg()
-    c.publish(b"atmodem/u", b"x" * 5000, qos=1)
-    while len(got) < 2:
-        c.wait_msg()
-    c.disconnect()
-    assert got == [(b"atmodem/u", b"qos0 via umqtt calls"), (b"atmodem/u", b"x" * 5000)], got
-
-
 ALL = {
-    "umqtt_pattern": umqtt_pattern,
     "aio_three": aio_three,
     "aio_native_streams": aio_native_streams,
     "tcp_listener": tcp_listener,
