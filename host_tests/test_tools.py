@@ -48,3 +48,24 @@ def test_native_architectures_compile(tmp_path):
     for arch in ("xtensawin", "armv6m"):
         sizes = build_mpy.build(str(tmp_path / arch), arch, skip=("hal/pyserial_port.py", "hal/unix_port.py"))
         assert sizes and all(v > 0 for v in sizes.values())
+
+
+@pytest.mark.parametrize("args,says", [
+    (["--echo", "nope"], "--echo"),
+    (["--echo", "host:abc"], "--echo"),
+    (["--echo", "host:70000"], "--echo"),
+    (["--size", "-5"], "--size"),
+    (["--baud", "0"], "--baud"),
+    (["--port", "/dev/atmodem-no-such-port"], "/dev/atmodem-no-such-port"),
+])
+def test_demo_answers_bad_arguments_without_a_traceback(args, says):
+    r = subprocess.run([sys.executable, "-m", "tools.demo", "--quiet"] + args,
+                       capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert r.returncode != 0 and says in r.stderr, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr, r.stderr
+
+
+def test_demo_help_promises_no_echo_server_for_a_real_module():
+    r = subprocess.run([sys.executable, "-m", "tools.demo", "--help"], capture_output=True, text=True, cwd=ROOT)
+    echo_help = " ".join(r.stdout.split("  --echo", 1)[1].split("  --baud")[0].split())
+    assert "default: a loopback one" not in echo_help and "--port" in echo_help, echo_help
