@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import atmodem
-from tools import build_mpy, console, deploy
+from tools import build_mpy, console
 
 ROOT = build_mpy.ROOT
 
@@ -33,15 +33,6 @@ def test_console_command_line_with_the_emulator():
     r = subprocess.run([sys.executable, "-m", "tools.console", "--dialect", "l610"], input="ATI\n",
                        capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert "module: L610" in r.stdout and "< Fibocom" in r.stdout, r.stdout + r.stderr
-
-
-@pytest.mark.parametrize("board,arch", [("esp32_devkitc", "xtensawin"), ("rpi_pico", "armv6m")])
-def test_deploy_builds_for_the_board_and_copies_everything(capsys, board, arch):
-    assert deploy.main(["--board", board, "--port", "/dev/ttyX", "--mpy", "--dry-run"]) == 0
-    out = capsys.readouterr().out
-    assert "compiled for %s" % arch in out
-    for piece in ("connect /dev/ttyX", ":/lib/", ":/config.py", ":/main.py", ":/atmodem_app.py", "reset"):
-        assert piece in out
 
 
 def test_native_architectures_compile(tmp_path):
