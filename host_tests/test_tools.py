@@ -1,38 +1,15 @@
-"""The host helpers: AT console, deploy command, native .mpy builds."""
+"""The host helpers: native .mpy builds, the demo's command line."""
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
 
 import pytest
 
-import atmodem
-from tools import build_mpy, console
+from tools import build_mpy
 
 ROOT = build_mpy.ROOT
-
-
-@pytest.mark.parametrize("dialect", ["nm28", "l610"])
-def test_console_shows_answers_and_decodes_urcs(emulator, dialect):
-    emu = emulator(dialect)
-    m = atmodem.Modem(atmodem.hal.open_serial(emu.path), dialect=dialect)
-    m.start()
-    out = io.StringIO()
-    emu.inject(b"\r\n+CGREG: 5\r\n")
-    console.console(m, ["AT+CSQ", "AT+NOSUCH", "AT+CGMM", "quit", "AT"], out)
-    text = out.getvalue()
-    assert "  < +CSQ: 31,99\n  < OK\n" in text
-    assert "  < ERROR" in text and ("  < %s" % dialect.upper()) in text
-    assert "+CGREG: 5   registration: 1 home, 5 roaming" in text
-    m.close()
-
-
-def test_console_command_line_with_the_emulator():
-    r = subprocess.run([sys.executable, "-m", "tools.console", "--dialect", "l610"], input="ATI\n",
-                       capture_output=True, text=True, timeout=60, cwd=ROOT)
-    assert "module: L610" in r.stdout and "< Fibocom" in r.stdout, r.stdout + r.stderr
 
 
 def test_native_architectures_compile(tmp_path):
