@@ -70,3 +70,45 @@ def test_dry_run_prints_a_command_that_can_be_pasted(monkeypatch, board, arch, m
     for rel in ("__init__", "modem", "hal/__init__", "hal/machine_uart", "hal/pins"):
         assert os.path.isfile(os.path.join(package, rel + ext)), rel
     assert "machine.reset()" in steps[-1][1].expr[0]
+
+
+class BoardFiles:
+    """The part of mpremote's transport that `mip install` writes through, onto a local
+    folder standing in for the board's filesystem (no board here: that is the stand-in)."""
+
+    def __init__(self, root: str):
+        self.root = root
+
+    def _p(self, path: str) -> str:
+        return os.path.join(self.root, path.lstrip("/"))
+
+    def fs_exists(self, path: str) -> bool:
+        return os.path.exists(self._p(path))
+
+    def fs_mkdir(self, path: str) -> None:
+        os.mkdir(self._p(path))
+
+    def fs_writefile(self, dest: str, data: bytes, progress_callback=None) -> None:
+        with open(self._p(dest), "wb") as f:
+            f.write(data)
+
+    def fs_hashfile(self, path: str, algo: str):
+        raise FileNotFoundError(path)
+
+
+def test_mpremote_mip_installs_from_a_local_checkout(tmp_path, emulator, capsys):
+    """README: `mpremote mip install /path/to/atmodem/package.json` from a checkout, before
+    the repository has a public address; the installed package then runs on MicroPython."""
+    from mpremote import mip
+
+    board = tmp_path / "board"
+    board.mkdir()
+    mip._install_package(BoardFiles(str(board)), os.path.join(ROOT, "package.json"), mip._PACKAGE_INDEX,
+                         "/lib", None, True)
+    assert "Installing: /lib/atmodem/modem.py" in capsys.readouterr().out
+    emu = emulator("nm28")
+    code = "import atmodem; m = atmodem.Modem(atmodem.hal.open_serial(%r)); print(m.start()); print(atmodem.__file__)" % emu.path
+    r = subprocess.run([MP, "-c", code], env={"MICROPYPATH": str(board / "lib") + ":.frozen"},
+                       capture_output=True, text=True, timeout=60)
+    out = r.stdout.split()
+    assert out[:1] == ["NM28"] and out[1].startswith(str(board / "lib")), r.stdout + r.stderr
