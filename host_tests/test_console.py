@@ -83,7 +83,8 @@ class Terminal:
 
     def close(self) -> None:
         if self.proc.poll() is None:
-            self.type("\x04")  # Ctrl-D
+            # Not Ctrl-D: typed before readline has the terminal, the tty driver eats it.
+            self.type(":quit\r")
             try:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
@@ -141,6 +142,22 @@ def test_nm28_send_prompt_urcs_local_commands_and_hex(terminal, emulator, echo_s
     sent = received(emu)
     assert b"help" not in sent and b":hex" not in sent and b"4142" not in sent, sent
     assert b"hello" in sent and b"AB\n" in sent
+
+
+def test_transparent_data_mode_and_escape(terminal, emulator, echo_server):
+    emu = emulator("nm28", guard_time=0.2)
+    emu.wait_idle()
+    t = terminal("--port", emu.path, "--guard", "0.3")
+    t.command('AT+IPOPEN=1,"TCP","127.0.0.1",%d,0,0' % echo_server.port, r"! \+IPOPEN: 1,0")
+    t.command("AT+IPSWTMD=1,2", r"< CONNECT\n  \(data mode: each line goes to the socket; \+\+\+ alone leaves\)")
+    t.expect(r"data> ")
+    t.type("ping\r")
+    t.expect(r"< data: ping(\\r\\n|\n  < data: \\r\\n)")  # in one piece or two, as it came
+    t.expect(r"data> ")
+    t.type("+++\r")
+    t.expect(r"< OK\n")
+    t.command("AT+IPSTATE=1,1", r"< \+IPSTATE: 1,TCP,127\.0\.0\.1,%d,0,2,2" % echo_server.port)
+    assert b"ping\r\n+++" in received(emu) and b"+++\r" not in received(emu)
 
 
 @pytest.mark.skipif(not HAVE_READLINE, reason="no readline in this Python")

@@ -142,6 +142,15 @@ class Decoder:
                 break
         return out
 
+    def quiet(self) -> List[Event]:
+        """The line has been quiet for a while: transparent bytes held back as the possible
+        start of an end marker are data after all (a marker comes in one piece)."""
+        if not (self.data_mode and self.buf and not self.need):
+            return []
+        data = bytes(self.buf)
+        self.buf = bytearray()
+        return [("raw", data, "")]
+
     def _data(self, out: List[Event]) -> bool:
         ends = [b"\r\nNO CARRIER\r\n"] + ([b"\r\nOK\r\n"] if self.escaping else [])
         for end in ends:
@@ -280,6 +289,9 @@ class Console:
         while self.running:
             try:
                 if not self.port.wait(100):
+                    with self.lock:
+                        for event in self.dec.quiet():
+                            self._event(*event)
                     continue
                 n = self.port.readinto(buf)
             except (OSError, ValueError, TypeError):
