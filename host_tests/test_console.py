@@ -116,7 +116,14 @@ def test_nm28_send_prompt_urcs_local_commands_and_hex(terminal, emulator, echo_s
     emu.wait_idle()
     t = terminal("--port", emu.path)
     t.command("help", r"local commands \(never sent to the module\)")
+    log = os.path.join(t.home, "line.log")
+    t.command(":log " + log, r"\(logging to ")
+    t.command(":baud 9600", r"\(port at 9600 baud\)")
     t.command("AT+CGREG=1", r"< OK")
+    t.command(":log", r"\(logging stopped\)")
+    with open(log) as f:
+        logged = f.read()
+    assert " > b'AT+CGREG=1\\r'\n" in logged and "OK" in logged, logged
     t.command('AT+IPOPEN=1,"TCP","127.0.0.1",%d,0,0' % echo_server.port,
               r'! \+IPOPEN: 1,0   open result: 0 = connected')
     t.command("AT+IPSEND=1,5", r"< NETWRITE: 1,5\n  < CONNECT   \(send prompt: type the payload\)")
@@ -140,7 +147,7 @@ def test_nm28_send_prompt_urcs_local_commands_and_hex(terminal, emulator, echo_s
     t.expect(r"< SEND SUCCESS")
     t.expect(r"! 3 bytes pushed for socket 1: AB\\n")
     sent = received(emu)
-    assert b"help" not in sent and b":hex" not in sent and b"4142" not in sent, sent
+    assert b"help" not in sent and b":hex" not in sent and b":log" not in sent and b"4142" not in sent, sent
     assert b"hello" in sent and b"AB\n" in sent
 
 
