@@ -1,26 +1,59 @@
-"""The example every board runs: power the module, attach, open a socket, send, read the
+"""The example every board runs: power the module on, attach, open a socket, send, read the
 echo. main.py on each board is `import config, atmodem_app; atmodem_app.main(config)`.
-A site_config.py next to it (optional) overrides HOST/PORT/APN without editing config.py."""
+A site_config.py next to it (optional) overrides any of config.py's settings (HOST, PORT,
+APN, FLOW, ...) without editing config.py."""
 import machine
 
 import atmodem
 from atmodem.hal.pins import Power
 
 
-def main(config):
+def load_site_config(config):
     try:
         import site_config
-
-        for name in ("HOST", "PORT", "APN"):
-            if hasattr(site_config, name):
-                setattr(config, name, getattr(site_config, name))
     except ImportError:
-        pass
-    uart = atmodem.hal.open_serial(config.UART_ID, config.BAUD, tx=config.TX, rx=config.RX, rxbuf=config.RXBUF)
+        return
+    for name in dir(site_config):
+        if name.isupper():
+            setattr(config, name, getattr(site_config, name))
+
+
+def open_uart(config):
+    kw = {"tx": config.TX, "rx": config.RX, "rxbuf": config.RXBUF}
+    if getattr(config, "FLOW", False):
+        # Hardware flow control. In transparent mode (and in push mode once the socket's
+        # ring is full) atmodem stops reading the UART while the program does not read:
+        # that is how back-pressure reaches the module. The module keeps sending, and the
+        # UART's receive buffer (RXBUF) fills in milliseconds at 921600 baud. Without RTS/CTS
+        # the UART then drops bytes; with it, the UART lowers RTS when its buffer is nearly
+        # full and the module pauses until the program reads again. CTS does the same for
+        # our sends when the module's buffer is full. The module must honour RTS too.
+        kw["flow"] = machine.UART.RTS | machine.UART.CTS
+        kw["rts"] = machine.Pin(config.RTS)
+        kw["cts"] = machine.Pin(config.CTS)
+    return atmodem.hal.open_serial(config.UART_ID, config.BAUD, **kw)
+
+
+def switch_on(modem):
+    """The module may be on already (the board was reset, not the module): a key press
+    would then switch it off on many modules, so ask first and press only when nothing
+    answers. Returns the model."""
+    try:
+        return modem.start(timeout=2)
+    except atmodem.ModemError as err:
+        if err.errno != 110:  # ETIMEDOUT: nothing answered AT
+            raise
+    print("module: no answer to AT, pressing the power key")
+    modem.power_on()  # key pulse, then AT until the module answers (its boot URCs pass by)
+    return modem.model
+
+
+def main(config):
+    load_site_config(config)
     power = Power(power_key=machine.Pin(config.POWER_KEY, machine.Pin.OUT),
                   reset=machine.Pin(config.RESET, machine.Pin.OUT))
-    modem = atmodem.Modem(uart, dialect=config.DIALECT, power=power, auto_reattach=True)
-    print("module:", modem.start())
+    modem = atmodem.Modem(open_uart(config), dialect=config.DIALECT, power=power, auto_reattach=True)
+    print("module:", switch_on(modem))
     print("attached, address", modem.attach(apn=config.APN, progress=lambda step: print("  attach:", step)))
     s = modem.socket(atmodem.SOCK_STREAM)
     s.settimeout(30)

@@ -98,7 +98,8 @@ def test_reboot(online, echo_server):
         c.echo = True
         c.cmd("AT")  # echo is back on
         c.cmd("AT+IPSTATE=1,1", b"\r\n+IPSTATE: 0,TCP,,0,0,0,0\r\n\r\nOK\r\n")
-        c.cmd("AT+CGPADDR=1", b'\r\n+CGPADDR: 1,"0.0.0.0"\r\n\r\nOK\r\n')
+        # Registered again at once here: a new default bearer (SPEC.md, NM28 data bearer).
+        c.cmd("AT+CGPADDR=1", b'\r\n+CGPADDR: 1,"10.166.80.147"\r\n\r\nOK\r\n')
     else:
         c.expect(b"\r\nAT command ready\r\n\r\n+SIM READY\r\n")
         c.echo = True

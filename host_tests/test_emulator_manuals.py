@@ -7,12 +7,14 @@ says the module means."""
 from __future__ import annotations
 
 GUARD = 0.2  # the emulator's +++ guard time in these tests (1 s on a real module)
+BOOT = 0.3  # power-on to the boot URC: the test is listening by then
 
 
-def nm28_ready(chat, emu):
-    c = chat(emu)
-    c.cmd("ATE0")
-    c.cmd("AT+CGACT=1,1")
+def nm28_booted(chat, emu):
+    """A freshly powered NM28: its boot URC, echo on, and no command before the manual's
+    first: the LTE default bearer comes with registration (SPEC.md, NM28 data bearer)."""
+    c = chat(emu, drain=False)
+    c.expect(b"\r\nRDY\r\n")
     return c
 
 
@@ -25,8 +27,8 @@ def escape(c):
 
 
 def test_nm28_3_1_tcp(emulator, chat, echo_server):
-    emu = emulator("nm28", guard_time=GUARD)
-    c = nm28_ready(chat, emu)
+    emu = emulator("nm28", boot_delay=BOOT, guard_time=GUARD)
+    c = nm28_booted(chat, emu)
     c.cmd('AT+IPOPEN=1,"TCP","127.0.0.1",%d,0,0' % echo_server.port, b"\r\nOK\r\n\r\n+IPOPEN: 1,0\r\n")
     c.cmd("AT+IPSWTMD=1,0")
     c.cmd("AT+IPSEND=1,10", b"\r\nNETWRITE: 1,10\r\n\r\nCONNECT\r\n")
@@ -47,13 +49,14 @@ def test_nm28_3_1_tcp(emulator, chat, echo_server):
 def test_nm28_3_2_ssl(emulator, chat, certs):
     from tools import loopback
 
-    emu = emulator("nm28", guard_time=GUARD, cert_dir=certs.dir)
-    c = nm28_ready(chat, emu)
+    emu = emulator("nm28", boot_delay=BOOT, guard_time=GUARD, cert_dir=certs.dir)
+    c = nm28_booted(chat, emu)
     with loopback.echo_server(certs.server_context()) as srv:
         c.cmd('AT+SSLCFG="sslversion",1,"3"')
         c.cmd('AT+SSLCFG="ciphersuite",1,"0XFFFF"')
         c.cmd('AT+SSLCFG="seclevel",1,"1"')
-        # The manual verifies the server without naming a CA; our module needs one.
+        # The manual verifies the server without naming a CA; our module needs one: the
+        # one line added to the manual's transcript.
         c.cmd('AT+SSLCFG="cacert",1,"ca.crt"')
         c.cmd('AT+IPOPEN=1,"TCP","localhost",%d,0,1' % srv.port, b"\r\nOK\r\n\r\n+SSLOPEN: 1,0\r\n", 10)
         c.cmd("AT+IPSWTMD=1,0")
@@ -70,6 +73,29 @@ def test_nm28_3_2_ssl(emulator, chat, certs):
         c.expect(b"123456789")
         escape(c)
         c.cmd("AT+IPCLOSE=1", b"\r\n+IPCLOSE: 1\r\n\r\nOK\r\n")
+
+
+def test_nm28_default_bearer_and_cgact(emulator, chat, echo_server):
+    """SPEC.md, NM28 data bearer: active once registered; AT+CGACT=0,1 drops it and opens
+    then fail with +IPOPEN: <id>,<err> until AT+CGACT=1,1."""
+    emu = emulator("nm28", boot_delay=BOOT)
+    c = nm28_booted(chat, emu)
+    c.cmd("ATE0")
+    c.cmd("AT+CGACT?", b"\r\n+CGACT: 1,1\r\n\r\nOK\r\n")
+    c.cmd("AT+CGPADDR=1", b'\r\n+CGPADDR: 1,"10.166.80.147"\r\n\r\nOK\r\n')
+    c.cmd("AT+CGACT=1,1")  # OK also when already active
+    c.cmd("AT+CGACT=0,1")
+    c.cmd("AT+CGACT?", b"\r\n+CGACT: 1,0\r\n\r\nOK\r\n")
+    c.cmd('AT+IPOPEN=1,"TCP","127.0.0.1",%d,0,0' % echo_server.port, b"\r\nOK\r\n\r\n+IPOPEN: 1,1\r\n")
+    c.cmd("AT+IPSTATE=1,1", b"\r\n+IPSTATE: 0,TCP,,0,0,0,0\r\n\r\nOK\r\n")
+    c.cmd("AT+CGACT=1,1")
+    c.cmd('AT+IPOPEN=1,"TCP","127.0.0.1",%d,0,0' % echo_server.port, b"\r\nOK\r\n\r\n+IPOPEN: 1,0\r\n")
+    c.cmd("AT+IPCLOSE=1", b"\r\n+IPCLOSE: 1\r\n\r\nOK\r\n")
+    c.cmd("AT+CGACT=0,1")
+    c.cmd("AT+CFUN=4")
+    c.cmd("AT+CGACT?", b"\r\n+CGACT: 1,0\r\n\r\nOK\r\n")
+    c.cmd("AT+CFUN=1")  # attached again: a new default bearer
+    c.cmd("AT+CGACT?", b"\r\n+CGACT: 1,1\r\n\r\nOK\r\n")
 
 
 def l610_boot(chat, emu):

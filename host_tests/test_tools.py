@@ -1,50 +1,39 @@
-"""The host helpers: AT console, deploy command, native .mpy builds."""
+"""The host helpers: native .mpy builds, the demo's command line."""
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
 
 import pytest
 
-import atmodem
-from tools import build_mpy, console, deploy
+from tools import build_mpy
 
 ROOT = build_mpy.ROOT
-
-
-@pytest.mark.parametrize("dialect", ["nm28", "l610"])
-def test_console_shows_answers_and_decodes_urcs(emulator, dialect):
-    emu = emulator(dialect)
-    m = atmodem.Modem(atmodem.hal.open_serial(emu.path), dialect=dialect)
-    m.start()
-    out = io.StringIO()
-    emu.inject(b"\r\n+CGREG: 5\r\n")
-    console.console(m, ["AT+CSQ", "AT+NOSUCH", "AT+CGMM", "quit", "AT"], out)
-    text = out.getvalue()
-    assert "  < +CSQ: 31,99\n  < OK\n" in text
-    assert "  < ERROR" in text and ("  < %s" % dialect.upper()) in text
-    assert "+CGREG: 5   registration: 1 home, 5 roaming" in text
-    m.close()
-
-
-def test_console_command_line_with_the_emulator():
-    r = subprocess.run([sys.executable, "-m", "tools.console", "--dialect", "l610"], input="ATI\n",
-                       capture_output=True, text=True, timeout=60, cwd=ROOT)
-    assert "module: L610" in r.stdout and "< Fibocom" in r.stdout, r.stdout + r.stderr
-
-
-@pytest.mark.parametrize("board,arch", [("esp32_devkitc", "xtensawin"), ("rpi_pico", "armv6m")])
-def test_deploy_builds_for_the_board_and_copies_everything(capsys, board, arch):
-    assert deploy.main(["--board", board, "--port", "/dev/ttyX", "--mpy", "--dry-run"]) == 0
-    out = capsys.readouterr().out
-    assert "compiled for %s" % arch in out
-    for piece in ("connect /dev/ttyX", ":/lib/", ":/config.py", ":/main.py", ":/atmodem_app.py", "reset"):
-        assert piece in out
 
 
 def test_native_architectures_compile(tmp_path):
     for arch in ("xtensawin", "armv6m"):
         sizes = build_mpy.build(str(tmp_path / arch), arch, skip=("hal/pyserial_port.py", "hal/unix_port.py"))
         assert sizes and all(v > 0 for v in sizes.values())
+
+
+@pytest.mark.parametrize("args,says", [
+    (["--echo", "nope"], "--echo"),
+    (["--echo", "host:abc"], "--echo"),
+    (["--echo", "host:70000"], "--echo"),
+    (["--size", "-5"], "--size"),
+    (["--baud", "0"], "--baud"),
+    (["--port", "/dev/atmodem-no-such-port"], "/dev/atmodem-no-such-port"),
+])
+def test_demo_answers_bad_arguments_without_a_traceback(args, says):
+    r = subprocess.run([sys.executable, "-m", "tools.demo", "--quiet"] + args,
+                       capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert r.returncode != 0 and says in r.stderr, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr, r.stderr
+
+
+def test_demo_help_promises_no_echo_server_for_a_real_module():
+    r = subprocess.run([sys.executable, "-m", "tools.demo", "--help"], capture_output=True, text=True, cwd=ROOT)
+    echo_help = " ".join(r.stdout.split("  --echo", 1)[1].split("  --baud")[0].split())
+    assert "default: a loopback one" not in echo_help and "--port" in echo_help, echo_help

@@ -1,21 +1,49 @@
-"""An AT console: type commands, see the module's answers, with URCs decoded.
+"""An AT console: type commands, see the module's raw answers, with URCs explained the
+moment they arrive.
 
-    ./run python -m tools.console --port /dev/ttyUSB0      a real module
+    ./run python -m tools.console --port /dev/ttyUSB0      a real module (any pyserial URL)
     ./run python -m tools.console --dialect l610           the emulator
 
-Lines are sent as typed (CR added). Answers print as `  < line`; URCs print as
-`  ! URC  meaning`; payloads the module pushes print as their length and first bytes.
-Ctrl-D or `quit` ends it."""
+Lines are sent as typed, with CR. Answers print as `  < line`, URCs as `  ! URC   meaning`,
+data the module pushes as its length and first bytes. After a send prompt (`>` after
+AT+MIPSEND, `CONNECT` after AT+IPSEND) the next line is the payload; after `CONNECT` of a
+transparent socket every line is data until `+++`. Local commands never reach the module:
+type `help`. Up and Down recall earlier lines, where Python has readline."""
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
+import threading
+import time
+from typing import List, Optional, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(ROOT, "lib"), ROOT]
 
-import atmodem  # noqa: E402
+import atmodem  # noqa: E402  (only its hal, to open the port)
+
+try:
+    import readline
+except ImportError:  # Windows without pyreadline: plain input()
+    readline = None
+
+
+def _redisplay():
+    """readline's own full redraw (prompt, line, cursor where the user left it), or None
+    where the library does not offer it; Python's readline module does not expose it."""
+    if readline is None:
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(readline.__file__).rl_forced_update_display
+    except (OSError, AttributeError):
+        return None
+
+
+REDISPLAY = _redisplay()
 
 # What a URC means, by prefix (SPEC.md).
 MEANINGS = (
@@ -43,6 +71,25 @@ MEANINGS = (
     (b"+CGREG:", "registration: 1 home, 5 roaming, 0/2 searching"),
     (b"+CEREG:", "LTE registration: 1 home, 5 roaming, 0/2 searching"),
 )
+FINAL = (b"OK", b"ERROR", b"NO CARRIER")
+FINAL_PREFIX = (b"+CME ERROR", b"+CMS ERROR")
+SEND = re.compile(r"AT\+(IPSEND|MIPSEND)=\d+,(\d+)", re.I)  # a raw send: a prompt, then n bytes
+IPRFMT = re.compile(r'AT\+GTSET="IPRFMT",(\d)', re.I)
+# Headers after which the module sends exactly <len> raw bytes (SPEC.md).
+AFTER_LINE = re.compile(rb'(?:\+IPURC|\+SSLURC): "recv",(\d+),(\d+)|(?:\+IPRD|\+SSLRECV|\+MIPDATA): (\d+),(\d+)')
+INLINE = re.compile(rb"\+MIPRTCP: (\d+),(\d+),|\+MIPRUDP: [^,\r\n]*,\d+,(\d+),(\d+),")  # IPRFMT 2
+
+HELP = """local commands (never sent to the module):
+  help           this text
+  :hex           payloads and data typed as hex (again: back to text)
+  :log FILE      write everything on the line to FILE, with times; `:log` alone stops
+  :baud N        change the port's baud rate
+  :quit          leave (also `quit`, `exit`, Ctrl-D)
+anything else is sent to the module with CR.
+  after AT+IPSEND=<id>,<n> / AT+MIPSEND=<id>,<n> and the module's prompt, type the n bytes
+  (text with \\r \\n \\xNN escapes, or hex after :hex);
+  in transparent data mode every line is sent with CR LF, and `+++` alone escapes
+  (guard time of silence on each side)."""
 
 
 def meaning(line: bytes) -> str:
@@ -52,73 +99,419 @@ def meaning(line: bytes) -> str:
     return ""
 
 
-class Printer:
-    """Payload target: shows what a socket received."""
+def shown(data: bytes) -> str:
+    """Printable as is, else escaped: a module's line must not drive the terminal."""
+    if all(32 <= c < 127 for c in data):
+        return data.decode("ascii")
+    return repr(bytes(data))[2:-1]
 
-    rx_addr = None
 
-    def __init__(self, out, sid):
+Event = Tuple[str, bytes, str]  # (kind, bytes, label): line, prompt, data, raw, data mode
+
+
+class Decoder:
+    """The module's output as events, framed the way the module frames it: lines, send
+    prompts, payloads of a stated length (which may hold CR LF) and transparent data."""
+
+    def __init__(self):
+        self.buf = bytearray()
+        self.need = 0  # payload bytes still to come
+        self.payload = bytearray()
+        self.label = ""
+        self.send_pending = ""  # "", ">" or "CONNECT": the prompt a send command waits for
+        self.data_mode = False
+        self.escaping = False  # +++ sent: OK ends data mode
+        self.iprfmt = 0  # L610 receive format, as last set through this console
+
+    def feed(self, data: bytes) -> List[Event]:
+        self.buf += data
+        out: List[Event] = []
+        while self.buf:
+            if self.need:
+                take = bytes(self.buf[: self.need])
+                del self.buf[: len(take)]
+                self.payload += take
+                self.need -= len(take)
+                if not self.need:
+                    out.append(("data", bytes(self.payload), self.label))
+                    self.payload = bytearray()
+            elif self.data_mode:
+                if not self._data(out):
+                    break
+            elif not self._command(out):
+                break
+        return out
+
+    def quiet(self) -> List[Event]:
+        """The line has been quiet for a while: transparent bytes held back as the possible
+        start of an end marker are data after all (a marker comes in one piece)."""
+        if not (self.data_mode and self.buf and not self.need):
+            return []
+        data = bytes(self.buf)
+        self.buf = bytearray()
+        return [("raw", data, "")]
+
+    def _data(self, out: List[Event]) -> bool:
+        ends = [b"\r\nNO CARRIER\r\n"] + ([b"\r\nOK\r\n"] if self.escaping else [])
+        for end in ends:
+            i = self.buf.find(end)
+            if i >= 0:
+                if i:
+                    out.append(("raw", bytes(self.buf[:i]), ""))
+                del self.buf[: i + len(end)]
+                self.data_mode = self.escaping = False
+                out.append(("line", end.strip(), ""))
+                return True
+        # Keep what could be the start of an end marker for the next read.
+        keep = 0
+        for end in ends:
+            for k in range(len(end) - 1, 0, -1):
+                if self.buf.endswith(end[:k]):
+                    keep = max(keep, k)
+                    break
+        if len(self.buf) > keep:
+            out.append(("raw", bytes(self.buf[: len(self.buf) - keep]), ""))
+            del self.buf[: len(self.buf) - keep]
+        return False
+
+    def _command(self, out: List[Event]) -> bool:
+        while self.buf[:1] in (b"\r", b"\n"):
+            del self.buf[:1]
+        if not self.buf:
+            return False
+        if self.send_pending == ">" and self.buf[:1] == b">":
+            del self.buf[: 2 if self.buf[1:2] == b" " else 1]
+            self.send_pending = ""
+            out.append(("prompt", b">", ""))
+            return True
+        if self.iprfmt == 2 and b"+MIPR".startswith(bytes(self.buf[:5])):
+            m = INLINE.match(self.buf)
+            if m is not None:
+                sid, n = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+                out.append(("line", bytes(m.group(0)[:-1]), ""))
+                del self.buf[: m.end()]
+                self._expect(int(n), "pushed", sid)
+                return True
+            if b"\n" not in self.buf:
+                return False  # a header still arriving
+        return self._line(out)
+
+    def _line(self, out: List[Event]) -> bool:
+        i = self.buf.find(b"\n")
+        if i < 0:
+            return False
+        line = bytes(self.buf[:i]).rstrip(b"\r")
+        del self.buf[: i + 1]
+        if line == b"CONNECT" and self.send_pending == "CONNECT":
+            self.send_pending = ""
+            out.append(("prompt", b"CONNECT", ""))
+            return True
+        out.append(("line", line, ""))
+        m = AFTER_LINE.match(line)
+        if m:
+            if m.group(1):
+                self._expect(int(m.group(2)), "pushed", m.group(1))
+            else:
+                self._expect(int(m.group(4)), "read", m.group(3))
+        elif line == b"CONNECT":
+            self._enter_data(out)  # no send waiting for it: transparent, the UART is the socket now
+        elif line.startswith(b"+MIPODM: ") and line.endswith(b",1"):
+            self._enter_data(out)
+        return True
+
+    def _enter_data(self, out: List[Event]) -> None:
+        self.data_mode = True
+        out.append(("data mode", b"", ""))
+
+    def _expect(self, n: int, how: str, sid: bytes) -> None:
+        self.need = n
+        self.label = "%s for socket %s" % (how, sid.decode())
+        self.payload = bytearray()
+
+
+def parse_payload(text: str, hex_mode: bool) -> bytes:
+    if hex_mode:
+        return bytes.fromhex(text)
+    return text.encode("latin-1").decode("unicode_escape").encode("latin-1")
+
+
+class Console:
+    """The line's reader thread prints what arrives; the input loop sends what is typed."""
+
+    def __init__(self, port, out=sys.stdout, wait: float = 5.0, guard: float = 1.0):
+        self.port = port
         self.out = out
-        self.sid = sid
-        self.buf = bytearray()
+        self.wait = wait
+        self.guard = guard
+        self.dec = Decoder()
+        self.lock = threading.Lock()  # the decoder's state, the command state, the output
+        self.answered = threading.Event()  # final result, prompt or data mode
+        self.prompted = b""
+        self.command = b""  # the line last sent, for its echo and its answers' prefix
+        self.echoed = False
+        self.send_len = 0  # bytes the module waits for after the prompt
+        self.hex_mode = False
+        self.log = None
+        self.prompt = ""  # the input prompt on screen while the user types, for redraws
+        self.running = True
+        self.reader = threading.Thread(target=self._read, daemon=True)
 
-    def rx_write(self, mv):
-        self.buf += mv
+    # ---------------------------------------------------------------- output
+    def show(self, text: str) -> None:
+        with self.lock:
+            self._show(text)
 
-    def rx_end(self):
-        self.out.write("  ! %d bytes for socket %s: %r\n" % (len(self.buf), self.sid, bytes(self.buf[:60])))
-        self.buf = bytearray()
+    def _show(self, text: str) -> None:
+        if self.prompt and readline is not None and self.out.isatty():
+            # The user is typing: print over the input line, then draw it again below.
+            self.out.write("\r\x1b[K%s\n" % text)
+            if REDISPLAY is not None:
+                self.out.flush()
+                REDISPLAY()
+            else:  # the cursor ends at the end of the line
+                self.out.write(self.prompt + readline.get_line_buffer())
+        else:
+            self.out.write(text + "\n")
+        self.out.flush()
 
+    def _log(self, direction: str, data: bytes) -> None:
+        if self.log is not None:
+            self.log.write("%.3f %s %r\n" % (time.time(), direction, bytes(data)))
+            self.log.flush()
 
-def console(modem: atmodem.Modem, lines, out=sys.stdout) -> None:
-    d = modem.dialect
-    urc = d.urc
+    # ---------------------------------------------------------------- the line
+    def start(self) -> "Console":
+        self.reader.start()
+        return self
 
-    def show_urc(line: bytes) -> None:
-        out.write("  ! %s   %s\n" % (line.decode("latin-1"), meaning(line)))
-        urc(line)
+    def _read(self) -> None:
+        buf = bytearray(4096)
+        while self.running:
+            try:
+                if not self.port.wait(100):
+                    with self.lock:
+                        for event in self.dec.quiet():
+                            self._event(*event)
+                    continue
+                n = self.port.readinto(buf)
+            except (OSError, ValueError, TypeError):
+                if self.running:
+                    self.show("  ? the port closed")
+                return
+            if n:
+                chunk = bytes(buf[:n])
+                with self.lock:
+                    self._log("<", chunk)
+                    for event in self.dec.feed(chunk):
+                        self._event(*event)
 
-    d.urc = show_urc  # type: ignore[method-assign]
-    d.sock = lambda sid: Printer(out, sid)  # type: ignore[method-assign]
-    for raw in lines:
-        text = raw.strip()
-        if not text:
-            continue
-        if text in ("quit", "exit"):
-            break
+    def _event(self, kind: str, data: bytes, label: str) -> None:
+        if kind == "line":
+            return self._line(data)
+        if kind == "prompt":
+            self.prompted = data
+            self._show("  < %s   (send prompt: type the payload)" % data.decode())
+            self.answered.set()
+        elif kind == "data":
+            self._show("  %s %d bytes %s: %s" % ("<" if label.startswith("read") else "!", len(data), label,
+                                                  shown(data[:60]) + ("..." if len(data) > 60 else "")))
+        elif kind == "data mode":
+            self._show("  (data mode: each line goes to the socket; +++ alone leaves)")
+            self.answered.set()
+        else:
+            self._show("  < data: %s" % shown(data))
+
+    def _line(self, line: bytes) -> None:
+        if not line:
+            return
+        if line == self.command and not self.echoed:
+            self.echoed = True  # the module's echo of what was typed: on screen already
+            return
+        urc = meaning(line)
+        name = re.match(rb"AT(\+\w+)", self.command, re.I)
+        # A line named like the command is its answer until the final result; after, a URC.
+        own = (name is not None and not self.answered.is_set()
+               and line.upper().startswith(name.group(1).upper() + b":"))
+        if urc and not own:
+            self._show("  ! %s   %s" % (shown(line), urc))
+        else:
+            self._show("  < %s" % shown(line))
+        if line in FINAL or line.startswith(FINAL_PREFIX):
+            self.answered.set()
+
+    def write(self, data: bytes) -> None:
+        with self.lock:
+            self._log(">", data)
+        self.port.write(data)
+
+    # ---------------------------------------------------------------- input
+    def send_command(self, text: str) -> None:
+        m = SEND.match(text)
+        fmt = IPRFMT.match(text)
+        with self.lock:
+            self.command = text.encode("latin-1")
+            self.echoed = False
+            self.send_len = int(m.group(2)) if m else 0
+            self.prompted = b""
+            self.answered.clear()
+            self.dec.send_pending = "" if m is None else (">" if m.group(1).upper() == "MIPSEND" else "CONNECT")
+            if fmt:
+                self.dec.iprfmt = int(fmt.group(1))
+        self.write(self.command + b"\r")
+        self.await_answer()
+
+    def await_answer(self) -> None:
+        if not self.answered.wait(self.wait):
+            self.show("  (no final answer within %g s: it will show when it comes)" % self.wait)
+
+    def send_payload(self, data: bytes) -> None:
+        with self.lock:
+            self.prompted = b""
+            self.answered.clear()
+        self.write(data)
+        self.await_answer()
+
+    def escape(self) -> None:
+        with self.lock:
+            self.dec.escaping = True
+            self.answered.clear()
+        time.sleep(self.guard)
+        self.write(b"+++")
+        time.sleep(self.guard)
+        self.await_answer()
+
+    def local(self, text: str) -> bool:
+        """A local command: handled here, True; anything else is for the module."""
+        word, _, arg = text.partition(" ")
+        arg = arg.strip()
+        if word in ("help", ":help"):
+            self.show(HELP)
+        elif word == ":hex":
+            self.hex_mode = not self.hex_mode
+            self.show("  (payloads and data typed as %s)" % ("hex" if self.hex_mode else "text"))
+        elif word == ":log":
+            with self.lock:
+                if self.log is not None:
+                    self.log.close()
+                self.log = open(arg, "a") if arg else None
+            self.show("  (logging to %s)" % arg if arg else "  (logging stopped)")
+        elif word == ":baud":
+            ser = getattr(self.port, "ser", None)
+            if not arg.isdigit() or ser is None:
+                self.show("  ? usage: :baud N (on a serial port)")
+            else:
+                ser.baudrate = self.port.baudrate = int(arg)
+                self.show("  (port at %s baud)" % arg)
+        elif word.startswith(":"):
+            self.show("  ? %s is no local command; `help` lists them" % word)
+        else:
+            return False
+        return True
+
+    def ask(self, prompt: str) -> str:
+        with self.lock:
+            self.prompt = prompt
         try:
-            c = modem.command(text.encode("latin-1"), prefix=b"", check=False, timeout_ms=60000)
-            for line in c.lines:
-                out.write("  < %s\n" % line.decode("latin-1"))
-            out.write("  < %s\n" % (c.result or b"").decode("latin-1"))
-        except OSError as err:
-            out.write("  ? %s\n" % err)
-        modem.poll(50)  # URCs that follow the answer
-        out.flush()
+            return input(prompt)
+        finally:
+            with self.lock:
+                self.prompt = ""
+
+    def payload_entry(self) -> None:
+        n = self.send_len
+        kind = "hex" if self.hex_mode else "text"
+        while True:
+            try:
+                text = self.ask("payload, %d bytes as %s> " % (n, kind))
+                data = parse_payload(text, self.hex_mode)
+            except ValueError as err:  # bad hex, a bad escape, a character beyond latin-1
+                self.show("  ? not %s: %s" % (kind, err))
+                continue
+            if len(data) == n:
+                return self.send_payload(data)
+            self.show("  ? that is %d bytes; the module waits for exactly %d" % (len(data), n))
+
+    def data_entry(self, text: str) -> None:
+        if text == "+++":
+            return self.escape()
+        try:
+            data = parse_payload(text, self.hex_mode) + (b"" if self.hex_mode else b"\r\n")
+        except ValueError as err:
+            return self.show("  ? %s" % err)
+        self.write(data)
+
+    def run(self) -> None:
+        while True:
+            try:
+                if self.prompted:
+                    self.payload_entry()
+                    continue
+                text = self.ask("data> " if self.dec.data_mode else "AT> ")
+                if self.dec.data_mode and not text.startswith(":"):  # also when it began while typing
+                    self.data_entry(text)
+                    continue
+                text = text.strip()
+                if text in ("quit", "exit", ":quit"):
+                    return
+                if text and not self.local(text):
+                    self.send_command(text)
+            except EOFError:
+                return
+            except KeyboardInterrupt:
+                self.out.write("\n")
+                self.prompted = b""  # leave a payload prompt: the module times out
+
+    def close(self) -> None:
+        self.running = False
+        self.reader.join(1)
+        self.port.close()
+        if self.log is not None:
+            self.log.close()
+
+
+def history_file() -> str:
+    return os.environ.get("ATMODEM_CONSOLE_HISTORY") or os.path.join(os.path.expanduser("~"), ".atmodem_console_history")
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m tools.console", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--port", help="serial device or pyserial URL (default: start the emulator)")
-    p.add_argument("--dialect", choices=("nm28", "l610"), default=None)
+    p.add_argument("--dialect", choices=("nm28", "l610"), default="nm28", help="the emulator's module")
     p.add_argument("--baud", type=int, default=115200)
+    p.add_argument("--wait", type=float, default=5.0, help="seconds to wait for a final answer before the next prompt")
+    p.add_argument("--guard", type=float, default=1.0, help="+++ guard time in seconds")
     a = p.parse_args(argv)
     emu = None
     port = a.port
     if port is None:
         from tools.emulator import Emulator
 
-        emu = Emulator(a.dialect or "nm28").start()
+        emu = Emulator(a.dialect, guard_time=a.guard).start()
         emu.wait_idle()
         port = emu.path
-        print("emulated %s on %s" % ((a.dialect or "nm28").upper(), port))
-    modem = atmodem.Modem(atmodem.hal.open_serial(port, baudrate=a.baud), dialect=a.dialect)
-    print("module:", modem.start())
+        print("emulated %s on %s (booted, echo on)" % (a.dialect.upper(), port))
     try:
-        console(modem, iter(sys.stdin.readline, ""))
+        line = atmodem.hal.open_serial(port, baudrate=a.baud)
+    except (OSError, ValueError) as err:
+        print("%s: error: %s" % (p.prog, err), file=sys.stderr)
+        return 1
+    if readline is not None:
+        try:
+            readline.read_history_file(history_file())
+        except OSError:
+            pass
+    print("type AT commands; `help` for the console's own")
+    con = Console(line, wait=a.wait, guard=a.guard).start()
+    try:
+        con.run()
     finally:
-        modem.close()
+        con.close()
+        if readline is not None:
+            try:
+                readline.write_history_file(history_file())
+            except OSError:
+                pass
         if emu is not None:
             emu.stop()
     return 0

@@ -95,33 +95,49 @@ def run(port_or_path: str, dialect, apn, echo_addr, size: int, baud: int, quiet:
     m.close()
 
 
+def _hostport(text: str):
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError("expected HOST:PORT with a port 1-65535, got %r" % text)
+    return host, int(port)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError("expected a positive whole number, got %r" % text)
+    return int(text)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="./run demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--port", help="serial device or pyserial URL of a real module (default: the emulator)")
     p.add_argument("--dialect", choices=("nm28", "l610"), help="default: both emulators, or auto-detect with --port")
-    p.add_argument("--apn", default=None, help="access point name (default: the module's)")
-    p.add_argument("--echo", help="HOST:PORT of a TCP echo server (default: a loopback one)")
-    p.add_argument("--baud", type=int, default=115200)
-    p.add_argument("--size", type=int, default=8192, help="bytes to echo in each mode")
+    p.add_argument("--apn", default=None, help="access point name (default: the module's; cmnet on the emulator)")
+    p.add_argument("--echo", type=_hostport, metavar="HOST:PORT",
+                   help="a TCP echo server the module can reach. With --port there is none by default: "
+                        "without --echo the demo stops after attaching. With the emulator the demo starts "
+                        "a loopback echo server of its own")
+    p.add_argument("--baud", type=_positive, default=115200)
+    p.add_argument("--size", type=_positive, default=8192, help="bytes to echo in each mode")
     p.add_argument("--quiet", action="store_true", help="do not print the AT transcript")
     a = p.parse_args(argv)
-    echo = None
-    if a.echo:
-        host, _, port = a.echo.rpartition(":")
-        echo = (host, int(port))
-    if a.port:
-        run(a.port, a.dialect, a.apn, echo, a.size, a.baud, a.quiet)
-        return 0
-    sys.path.insert(0, ROOT)
-    from tools import loopback
-    from tools.emulator import Emulator
+    try:
+        if a.port:
+            run(a.port, a.dialect, a.apn, a.echo, a.size, a.baud, a.quiet)
+            return 0
+        sys.path.insert(0, ROOT)
+        from tools import loopback
+        from tools.emulator import Emulator
 
-    with loopback.echo_server() as srv:
-        for dialect in [a.dialect] if a.dialect else ["nm28", "l610"]:
-            print("\n######## virtual %s on a pseudo-terminal at %d baud ########" % (dialect.upper(), a.baud))
-            with Emulator(dialect, baud=a.baud) as emu:
-                emu.wait_idle()
-                run(emu.path, None, a.apn or "cmnet", echo or ("127.0.0.1", srv.port), a.size, a.baud, a.quiet)
+        with loopback.echo_server() as srv:
+            for dialect in [a.dialect] if a.dialect else ["nm28", "l610"]:
+                print("\n######## virtual %s on a pseudo-terminal at %d baud ########" % (dialect.upper(), a.baud))
+                with Emulator(dialect, baud=a.baud) as emu:
+                    emu.wait_idle()
+                    run(emu.path, None, a.apn or "cmnet", a.echo or ("127.0.0.1", srv.port), a.size, a.baud, a.quiet)
+    except (OSError, ValueError) as err:  # pyserial's and atmodem's errors are OSErrors
+        print("%s: error: %s" % (p.prog, err), file=sys.stderr)
+        return 1
     return 0
 
 

@@ -5,15 +5,16 @@
     ./run python -m tools.deploy --board rpi_pico --dry-run                   # show the command
 
 --mpy compiles the package with mpy-cross for the board's architecture first (smaller, no
-compile step on the board). The board then runs main.py at reset."""
+compile step on the board) into build/deploy-<arch>/, which stays: the printed command can be
+pasted later. The board then runs main.py at reset."""
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -21,7 +22,9 @@ sys.path.insert(0, ROOT)
 from tools import build_mpy  # noqa: E402
 
 BOARDS = {"esp32_devkitc": "xtensawin", "rpi_pico": "armv6m"}
-MKDIR_LIB = "import os\ntry:\n os.mkdir('/lib')\nexcept OSError:\n pass"
+# One line: mpremote sends it as typed, and a shell line cannot hold a newline unquoted.
+MKDIR_LIB = 'import os;"lib" in os.listdir("/") or os.mkdir("/lib")'
+
 
 
 def command(board: str, port: str, package_dir: str) -> list:
@@ -51,17 +54,18 @@ def main(argv=None) -> int:
     p.add_argument("--mpy", action="store_true", help="copy .mpy compiled for the board instead of .py")
     p.add_argument("--dry-run", action="store_true", help="print the mpremote command, run nothing")
     a = p.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        package_dir = os.path.join(ROOT, "lib")
-        if a.mpy:
-            sizes = build_mpy.build(tmp, BOARDS[a.board], skip=("hal/pyserial_port.py", "hal/unix_port.py"))
-            print("compiled for %s: %d bytes of .mpy" % (BOARDS[a.board], sum(sizes.values())))
-            package_dir = tmp
-        cmd = command(a.board, a.port, package_dir)
-        print(" ".join(c if " " not in c and "\n" not in c else repr(c) for c in cmd))
-        if a.dry_run:
-            return 0
-        return subprocess.call(cmd)
+    package_dir = os.path.join(ROOT, "lib")
+    if a.mpy:
+        arch = BOARDS[a.board]
+        package_dir = os.path.join(ROOT, "build", "deploy-" + arch)
+        shutil.rmtree(package_dir, ignore_errors=True)  # no stale .mpy of a removed module
+        sizes = build_mpy.build(package_dir, arch, skip=("hal/pyserial_port.py", "hal/unix_port.py"))
+        print("compiled for %s into %s: %d bytes of .mpy" % (arch, package_dir, sum(sizes.values())))
+    cmd = command(a.board, a.port, package_dir)
+    print(shlex.join(cmd))
+    if a.dry_run:
+        return 0
+    return subprocess.call(cmd)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ def manifest() -> dict:
                 if rel not in CPYTHON_ONLY:
                     urls.append([rel, "lib/" + rel])
     urls.sort()
-    return {"urls": urls, "deps": [], "version": version()}
+    return {"urls": urls, "deps": [], "version": version(), "license": "MIT"}
 
 
 def text() -> str:

@@ -1,8 +1,26 @@
 """A stand-in for MicroPython's machine module on the unix port: the UART is the
-emulator's pseudo-terminal (path in $ATMODEM_FAKE_UART), pins record their values."""
+emulator's pseudo-terminal (path in $ATMODEM_FAKE_UART), pins record their values and, when
+$ATMODEM_FAKE_PINS names HOST:PORT, report each change there as a line "<pin id> <value>",
+so the test can wire a pin to the emulated module (a power key that really powers it on)."""
 import os
 
 from atmodem.hal.unix_port import UnixPort
+
+_wire = []  # the connection to the test, once opened
+
+
+def _tell(line):
+    where = os.getenv("ATMODEM_FAKE_PINS")
+    if not where:
+        return
+    if not _wire:
+        import socket
+
+        host, port = where.rsplit(":", 1)
+        s = socket.socket()
+        s.connect(socket.getaddrinfo(host, int(port))[0][-1])
+        _wire.append(s)
+    _wire[0].send(line.encode())
 
 
 class Pin:
@@ -19,6 +37,7 @@ class Pin:
             return self._v
         self._v = v
         Pin.log.append((self.id, v))
+        _tell("%s %d\n" % (self.id, v))
 
 
 class UART:

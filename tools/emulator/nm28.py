@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import binascii
 import socket
+from typing import Optional
 
 from . import netconn
 from .module import Module
@@ -59,6 +60,7 @@ class NM28(Module):
         )
 
     def reset_dialect(self) -> None:
+        self.bearer_dropped = False  # by the host, with AT+CGACT=0,1
         self.modes = {i: MODE_DIRECT for i in self.IDS}
         self.tls = {i: netconn.TlsSettings() for i in self.IDS}
 
@@ -75,9 +77,21 @@ class NM28(Module):
         return sock
 
     # ---------------------------------------------------------------- bearer
+    def bearer_ip(self) -> Optional[str]:
+        """The LTE default bearer comes with registration (SPEC.md, NM28 data bearer)
+        unless the host dropped it."""
+        if self.ip is None and not self.bearer_dropped and self.reg_stat() in (1, 5):
+            self.ip = self.cfg.local_ip
+        return self.ip
+
+    def at_cfun(self, kind, args) -> None:
+        super().at_cfun(kind, args)
+        if self.cfun != 1:
+            self.bearer_dropped = False  # the next attach brings a new default bearer
+
     def at_cgact(self, kind, args) -> None:
         if kind == "read":
-            return self.info("+CGACT: 1,%d" % (1 if self.ip else 0))
+            return self.info("+CGACT: 1,%d" % (1 if self.bearer_ip() else 0))
         if kind != "set" or len(args) != 2:
             raise CmdError(50)
         state, cid = num(args[0], 0, 1), num(args[1], 1, 15)
@@ -86,8 +100,10 @@ class NM28(Module):
         if state:
             if self.reg_stat() not in (1, 5):
                 raise CmdError(30)
+            self.bearer_dropped = False
             self.ip = self.cfg.local_ip
         else:
+            self.bearer_dropped = True
             self.ip = None
             for s in list(self.socks.values()):
                 if not s.dead:
@@ -99,7 +115,7 @@ class NM28(Module):
             raise CmdError(50)
         if kind == "set" and num(args[0], 1, 15) != 1:
             raise CmdError(50)
-        self.info('+CGPADDR: 1,"%s"' % (self.ip or "0.0.0.0"))
+        self.info('+CGPADDR: 1,"%s"' % (self.bearer_ip() or "0.0.0.0"))
 
     # ---------------------------------------------------------------- open and close
     def at_ipopen(self, kind, args) -> None:
@@ -118,18 +134,21 @@ class NM28(Module):
         rport, lport, ssl = num(args[3], 0, 65535), num(args[4], 0, 65535), num(args[5], 0, 1)
         if kind_ not in TYPES or (ssl and kind_ != "TCP"):
             raise CmdError(50)
-        if sid in self.socks or self.ip is None:
+        if sid in self.socks:
             raise CmdError(3)
         if kind_ in ("TCP", "UDP") and (not host or not rport):
             raise CmdError(50)
         if kind_.endswith(("LISTENER", "SERVICE")) and not lport:
             raise CmdError(50)
+        tag = "+SSLOPEN" if ssl else "+IPOPEN"
+        if self.bearer_ip() is None:
+            self.ok()  # the open itself fails: no bearer to carry it
+            return self.later(self.cfg.async_delay, self.urc, "%s: %d,%d" % (tag, sid, netconn.ERR_CONNECT))
         sock = Sock(self, sid, kind_, host, rport, lport)
         sock.tls = bool(ssl)
         sock.buffered = self.modes[sid] == MODE_BUFFER
         self.socks[sid] = sock
         self.ok()
-        tag = "+SSLOPEN" if ssl else "+IPOPEN"
         if kind_ == "TCP LISTENER":
             return self._listen(sock)
         if kind_ == "UDP SERVICE":
@@ -348,7 +367,7 @@ class NM28(Module):
         if kind == "read":
             return self.ok()
         name = text_arg(args[0])
-        if self.ip is None:
+        if self.bearer_ip() is None:
             raise CmdError(3)
         ips = netconn.resolve_all(name)
         if not ips:

@@ -5,6 +5,8 @@ wait(timeout_ms) -> bool (until readable), close(), baudrate (0 if unknown), and
 drain() (until everything written has left)."""
 import sys
 
+from . import pins  # atmodem.hal.pins.Power after `import atmodem` alone (it imports nothing)
+
 
 def open_serial(path_or_url, baudrate=115200, **kw):
     """A pyserial port on CPython (any pyserial URL, e.g. socket://host:port), a raw tty on

@@ -8,14 +8,21 @@ import termios
 
 _VTIME = 5
 _VMIN = 6
-_BAUD = {
-    9600: "B9600", 19200: "B19200", 38400: "B38400", 57600: "B57600", 115200: "B115200",
-    230400: "B230400", 460800: "B460800", 921600: "B921600",
-}
+
+
+def _speed(baudrate):
+    """The termios speed constant; the unix port's termios has only some of them."""
+    speed = getattr(termios, "B%d" % baudrate, None)
+    if speed is None:
+        rates = sorted(int(n[1:]) for n in dir(termios) if n[:1] == "B" and n[1:].isdigit())
+        raise ValueError("baud rate %d is not supported by this tty; supported: %s"
+                         % (baudrate, ", ".join(str(r) for r in rates)))
+    return speed
 
 
 class UnixPort:
     def __init__(self, path, baudrate=115200):
+        speed = _speed(baudrate)  # before opening: nothing to close on a bad rate
         self.baudrate = baudrate
         self.f = open(path, "r+b")
         fd = self.f.fileno()
@@ -23,10 +30,8 @@ class UnixPort:
         a = termios.tcgetattr(fd)
         a[6][_VMIN] = 0
         a[6][_VTIME] = 0
-        speed = getattr(termios, _BAUD.get(baudrate, "B115200"), None)
-        if speed is not None:
-            a[4] = speed
-            a[5] = speed
+        a[4] = speed
+        a[5] = speed
         termios.tcsetattr(fd, termios.TCSANOW, a)
         self.poller = select.poll()
         self.poller.register(self.f, select.POLLIN)
