@@ -18,9 +18,9 @@ class Target:
         self.rx_addr = None
         self.room = room  # None: takes everything
 
-    def rx_write(self, mv):
-        n = len(mv) if self.room is None else min(len(mv), self.room - len(self.data))
-        self.data += mv[:n]
+    def rx_write(self, mv, i, k):
+        n = k if self.room is None else min(k, self.room - len(self.data))
+        self.data += mv[i : i + n]
         return n
 
     def rx_end(self):
@@ -48,11 +48,11 @@ class Recorder:
     def target(self, sid):
         return self.targets.setdefault(sid, Target())
 
-    def header(self, buf, ln):
-        return self.d.header(buf, ln)
+    def header(self, buf, s, e):
+        return self.d.header(buf, s, e)
 
-    def inline(self, buf, ln):
-        return self.d.inline(buf, ln)
+    def inline(self, buf, s, e):
+        return self.d.inline(buf, s, e)
 
     def urc(self, line):
         self.urcs.append(line)

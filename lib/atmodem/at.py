@@ -3,12 +3,14 @@ length-driven binary payloads, matches them to the command in flight, and hands 
 other line to the handler as a URC. No I/O, no clock: a runner drives it.
 
 The handler (a dialect) answers three questions, reading the line in place (no copy):
-- header(buf, ln) -> bool: buf[:ln] is a complete line that may announce raw bytes; if it
-  does, the handler calls engine.expect(target, n) and returns True.
-- inline(buf, ln) -> True / None (need more) / False (not inline): a line whose raw bytes
-  start after a comma on the same line (L610 `+MIPRTCP: <id>,<len>,<raw>`).
+- header(buf, s, e) -> bool: buf[s:e] is a complete line that may announce raw bytes (or
+  be a frequent URC worth reading in place); if it announces n bytes, the handler calls
+  engine.expect(target, n). True when handled.
+- inline(buf, s, e) -> where the raw bytes start (> 0), 0 (need more) or -1 (not inline):
+  a line whose raw bytes start after a comma on the same line (L610 `+MIPRTCP: <id>,<len>,
+  <raw>`); buf[s:e] is what has arrived of it.
 - urc(line), echo(line): anything that is not the pending command's.
-A payload target has rx_write(memoryview) -> bytes taken, and rx_end(). A target that
+A payload target has rx_write(mv, i, k) -> how many of mv[i:i+k] it took, and rx_end(). A target that
 takes fewer bytes than offered is full: feed() stops there (`blocked`) and the rest stays
 in the UART until the program makes room. That is the back-pressure: nothing is dropped.
 """
@@ -33,8 +35,8 @@ class Target:
 
     rx_addr = None  # type: tuple | None
 
-    def rx_write(self, mv):
-        return len(mv)
+    def rx_write(self, mv, i, k):
+        return k
 
     def rx_end(self):
         pass
@@ -169,7 +171,9 @@ class Engine:
     def feed(self, data, n=-1, i=0, mv=None, final=False):
         """Consume data[i:n]; return where it stopped. That is n, or earlier when a payload's
         target is full (`blocked`), or in data mode at a tail that may begin the module's
-        end of data mode (give more bytes after it, or final=True once the line is quiet)."""
+        end of data mode (give more bytes after it, or final=True once the line is quiet).
+        A line that lies whole in data is read where it is; only a line split across
+        feeds is copied."""
         if n < 0:
             n = len(data)
         if mv is None:
@@ -183,7 +187,7 @@ class Engine:
                         i += 1
                         continue
                 k = self._need if self._need < n - i else n - i
-                took = self._target.rx_write(mv[i : i + k])
+                took = self._target.rx_write(mv, i, k)
                 self._need -= took
                 i += took
                 if took < k:
@@ -199,7 +203,8 @@ class Engine:
                 if self.data_target is not None:
                     return i  # blocked, or an undecided tail
                 continue
-            if self._ln == 0:
+            ln = self._ln
+            if ln == 0:
                 b = data[i]
                 if b == _CR or b == _LF or b == _SP:
                     i += 1
@@ -217,16 +222,26 @@ class Engine:
             if self._scan:
                 c = data.find(b",", i, n)
                 if c >= 0 and (e < 0 or c < e):
-                    self._append(mv, i, c + 1)
-                    i = c + 1
-                    self._inline()
-                    continue
+                    r = self.h.inline(data, i, e if e >= 0 else n) if ln == 0 else 0
+                    if r > 0:  # the whole header was here: read in place
+                        self._scan = False
+                        i = r
+                        continue
+                    if r == 0:
+                        self._append(mv, i, c + 1)
+                        i = c + 1
+                        self._inline()
+                        continue
+                    self._scan = False
             if e < 0:
                 self._append(mv, i, n)
                 return n
-            self._append(mv, i, e)
+            if ln == 0:
+                self._line_at(data, mv, i, e, data[e] == _CR)
+            else:
+                self._append(mv, i, e)
+                self._end_line(data[e] == _CR)
             i = e + 1
-            self._end_line(data[e] == _CR)
         return n
 
     # ---------------------------------------------------------------- data mode
@@ -277,7 +292,7 @@ class Engine:
         else:
             stop = n if final else n - self._undecided(data, i, n)
         if stop > i:
-            took = t.rx_write(mv[i:stop])
+            took = t.rx_write(mv, i, stop - i)
             if took < stop - i:
                 self.blocked = True
                 return i + took
@@ -312,35 +327,43 @@ class Engine:
             return
         if ln < len(pre):
             return
-        r = self.h.inline(self._line, ln)
-        if r is None:
+        r = self.h.inline(self._line, 0, ln)
+        if r == 0:
             return
         self._scan = False
-        if r:
+        if r > 0:
             self._ln = 0
 
     def _end_line(self, by_cr):
-        self._last_cr = by_cr
+        """A line that was copied piece by piece is complete."""
         ln = self._ln
         self._ln = 0
-        self._scan = False
         if self._over:
             self._over = False
+            self._scan = False
+            self._last_cr = by_cr
             self.overflows += 1
             return
-        buf = self._line
+        self._line_at(self._line, self._lmv, 0, ln, by_cr)
+
+    def _line_at(self, buf, mv, s, e, by_cr):
+        """The complete line buf[s:e], read in place."""
+        self._last_cr = by_cr
+        self._scan = False
+        if e - s > self._max:
+            self.overflows += 1
+            return
         p = self.pending
-        if ln == 2 and buf[0] == _O and buf[1] == _K:  # the commonest line, never copied
+        if e - s == 2 and buf[s] == _O and buf[s + 1] == _K:  # the commonest line
             if p is not None and not p.done and p.need is None:
                 p.result = OK
                 p.done = True
             return
-        if self.header_prefixes and buf.startswith(self.header_prefixes, 0, ln):
-            if self.h.header(buf, ln):
+        if self.header_prefixes and buf.startswith(self.header_prefixes, s, e):
+            if self.h.header(buf, s, e):
                 self._skip_lf = by_cr
                 return
-        self._dispatch(bytes(self._lmv[:ln]))
-
+        self._dispatch(bytes(mv[s:e]))
     def _dispatch(self, line):
         p = self.pending
         if p is not None and not p.done:

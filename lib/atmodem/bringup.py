@@ -18,20 +18,20 @@ def registered(lines):
 
 
 def sync(m, timeout_ms):
-    """AT until OK: the first command after power-on may be lost [seed]. No answer at all
-    may mean a data-mode session: the +++ escape once, then AT again."""
+    """AT until OK: the first command after power-on may be lost [seed]. No answer three
+    times running may mean a data-mode session: the +++ escape once, then AT again."""
     clock = m.clock
     deadline = clock.ticks_add(clock.ticks_ms(), timeout_ms)
     last = None
-    escaped = False
+    silent = 0
     while clock.ticks_diff(deadline, clock.ticks_ms()) > 0:
         try:
             yield Command(b"AT", timeout_ms=500)
             return
         except (ATTimeout, ATError) as err:
             last = err
-            if isinstance(err, ATTimeout) and not escaped:
-                escaped = True
+            silent = silent + 1 if isinstance(err, ATTimeout) else 0
+            if silent == 3:  # not a lost first command: 1.5 s of silence
                 yield from m.data.blind_escape()
     raise ModemError(ETIMEDOUT, "the module does not answer AT (%s)" % last)
 

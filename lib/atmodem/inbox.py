@@ -67,8 +67,7 @@ class Inbox(Target):
         return (self.eof or self.error is not None) and not self.readable
 
     # ---------------------------------------------------------------- from the engine
-    def rx_write(self, mv):
-        n = len(mv)
+    def rx_write(self, mv, i, n):
         if self.lost:
             self.lost += n
             return n
@@ -77,10 +76,10 @@ class Inbox(Target):
         if not self.stream:
             if self._stage is None:
                 self._stage = bytearray()
-            self._stage += mv
+            self._stage += mv[i : i + n]
             return n
         ring = self.ring
-        took = ring.write(mv)
+        took = ring.write(mv, i, n)
         if not self.want_hold and ring.count >= self.hw:
             self.sock.hold_changed(True)
         return took

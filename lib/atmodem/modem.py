@@ -31,7 +31,7 @@ def wait_s(ms):
 
 
 class Modem:
-    def __init__(self, uart, dialect=None, clock=None, trace=None, rxbuf=1024, guard_ms=1000,
+    def __init__(self, uart, dialect=None, clock=None, trace=None, rxbuf=2048, guard_ms=1000,
                  power=None, auto_reattach=False):
         if not isinstance(rxbuf, int) or not 64 <= rxbuf <= 65536:
             raise ValueError("rxbuf must be an int of 64-65536 bytes, got %r" % (rxbuf,))

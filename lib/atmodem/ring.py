@@ -15,16 +15,21 @@ class Ring:
     def free(self):
         return self.size - self.count
 
-    def write(self, data):
-        """Append as much of data as fits; return how many bytes were taken."""
-        n = min(len(data), self.size - self.count)
+    def write(self, data, i=0, k=-1):
+        """Append as much of data[i:i+k] (k < 0: to its end) as fits; return how many
+        bytes were taken. Give a memoryview: a slice of it is not a copy."""
+        if k < 0:
+            k = len(data) - i
+        n = min(k, self.size - self.count)
         if n <= 0:
             return 0
-        end = (self.start + self.count) % self.size
+        end = self.start + self.count
+        if end >= self.size:
+            end -= self.size
         first = min(n, self.size - end)
-        self.mv[end : end + first] = data[:first]
+        self.mv[end : end + first] = data[i : i + first]
         if n > first:
-            self.mv[0 : n - first] = data[first:n]
+            self.mv[0 : n - first] = data[i + first : i + n]
         self.count += n
         return n
 

@@ -432,12 +432,11 @@ class Socket(StreamBase):
         return data
 
     def recv_into(self, buf, nbytes=0):
-        mv = memoryview(buf)
-        want = nbytes if 0 < nbytes < len(mv) else len(mv)
+        want = nbytes if 0 < nbytes < len(buf) else len(buf)
         self._usable()
         if not self.stream:
             d = self.recvfrom(want)[0]
-            mv[: len(d)] = d
+            buf[: len(d)] = d
             return len(d)
         if not want:
             return 0
@@ -447,7 +446,7 @@ class Socket(StreamBase):
         if not ring.count:
             self._end()
             return 0
-        got = ring.readinto(mv, want)
+        got = ring.readinto(buf, want)
         self._took()
         return got
 

@@ -87,11 +87,11 @@ class Dialect:
         engine.inline_prefix = b""
 
     # ---- engine handler surface
-    def header(self, buf, ln):
+    def header(self, buf, s, e):
         return False
 
-    def inline(self, buf, ln):
-        return False
+    def inline(self, buf, s, e):
+        return -1
 
     def echo(self, line):
         self.m.on_echo(line)
@@ -108,8 +108,8 @@ class Dialect:
         pass
 
     def num(self, buf, ln):
-        """The decimal number at self._p in buf[:ln] (spaces skipped), leaving self._p after
-        the comma that ends it; -1 when there is none. In place: no copy of the line."""
+        """The decimal number at self._p in buf (up to ln; spaces skipped), leaving self._p
+        after the comma that ends it; -1 when there is none. In place: no copy of the line."""
         i = self._p
         while i < ln and buf[i] == 32:
             i += 1

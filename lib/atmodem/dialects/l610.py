@@ -32,7 +32,7 @@ class L610(Dialect):
         b"+MIPXOFF:", b"+MIPXON:", b"+MIPRTCP:", b"+MIPRUDP:", b"+MIPODM:",
         b"+MIPPUSH:", b"+MIPSEND:", b"+MIPDNS:", b"+SIM READY", b"+CGREG:", b"+CEREG:",
     )
-    HEADER_PREFIXES = (b"+MIPDATA:",)
+    HEADER_PREFIXES = (b"+MIPDATA:", b"+MIPREAD:")
 
     def __init__(self, modem):
         super().__init__(modem)
@@ -50,48 +50,53 @@ class L610(Dialect):
             engine.inline_prefix = b"+MIPR"
 
     # ---------------------------------------------------------------- engine surface
-    def inline(self, buf, ln):
-        """IPRFMT 2: `+MIPRTCP: <id>,<len>,` / `+MIPRUDP: <ip>,<port>,<id>,<len>,` then raw.
-        The engine asks at each comma; the numbers are read in place."""
-        udp = buf.startswith(b"+MIPRUDP:", 0, ln)
-        if not (udp or buf.startswith(b"+MIPRTCP:", 0, ln)):
-            return False
+    def inline(self, buf, s, e):
+        """IPRFMT 2: `+MIPRTCP: <id>,<len>,` / `+MIPRUDP: <ip>,<port>,<id>,<len>,` then raw,
+        read in place from what has arrived (buf[s:e]); where the raw bytes start."""
+        udp = buf.startswith(b"+MIPRUDP:", s, e)
+        if not (udp or buf.startswith(b"+MIPRTCP:", s, e)):
+            return -1
         need = 4 if udp else 2
         commas = 0
-        start = i = 9
-        while True:
-            i = buf.find(b",", i, ln)
+        start = i = s + 9
+        while commas < need:
+            i = buf.find(b",", i, e)
             if i < 0:
-                break
+                return 0
             commas += 1
             i += 1
             if commas == need - 2:
                 start = i  # <id> follows <ip>,<port>,
-        if commas < need:
-            return None
         addr = None
         if udp:
-            f = bytes(buf[9:start]).split(b",")
+            f = bytes(buf[s + 9 : start]).split(b",")
             try:
                 addr = (f[0].strip().decode(), int(f[1]))
             except ValueError:
-                return False
+                return -1
         self._p = start
-        sid = self.num(buf, ln)
-        n = self.num(buf, ln)
+        sid = self.num(buf, i)
+        n = self.num(buf, i)
         if sid < 0 or not 0 <= n <= 4096:
-            return False
+            return -1
         target = self.payload_to(sid)
         if addr is not None:
             target.rx_addr = addr
         self.engine.expect(target, n)
-        return True
+        return i
 
-    def header(self, buf, ln):
-        """`+MIPDATA: <id>,<len>` then len raw bytes (IPRFMT 5 read), parsed in place."""
-        self._p = 9
-        sid = self.num(buf, ln)
-        n = self.num(buf, ln)
+    def header(self, buf, s, e):
+        """`+MIPDATA: <id>,<len>` then len raw bytes (IPRFMT 5 read), and the frequent
+        `+MIPREAD: <id>,<len>`, read in place."""
+        self._p = s + 9
+        sid = self.num(buf, e)
+        n = self.num(buf, e)
+        if buf[s + 4] == 82:  # +MIPREAD: data waiting
+            sock = self.socks.get(sid)
+            if sock is None:
+                return False  # let the URC path note the doubt
+            sock.data_waiting()
+            return True
         if sid < 0 or not 0 <= n <= 4096:
             return False
         self.read_header(sid, n)
@@ -179,7 +184,7 @@ class L610(Dialect):
                 target.rx_addr = (f[0].strip().decode(), int(f[1]))
             except ValueError:
                 pass
-        if target.rx_write(memoryview(data)) < len(data):
+        if target.rx_write(memoryview(data), 0, len(data)) < len(data):
             target.rx_spill()  # a hex line is one URC: it cannot wait in the UART
         if left == 0:  # <left> counts what is still queued: a datagram ends at 0
             target.rx_end()

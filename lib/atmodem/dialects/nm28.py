@@ -27,21 +27,28 @@ class NM28(Dialect):
         b"+IPURC:", b"IPREAD:", b"+IPREAD:", b"+IPOPEN:", b"+SSLIPOPEN:",
         b"+SSLOPEN:", b"+SSLURC:", b"+SSLREAD:", b"+CGREG:", b"+CEREG:",
     )
-    HEADER_PREFIXES = (b'+IPURC: "recv",', b'+SSLURC: "recv",', b"+IPRD:", b"+SSLRECV:")
+    HEADER_PREFIXES = (b'+IPURC: "recv",', b'+SSLURC: "recv",', b"+IPRD:", b"+SSLRECV:", b"IPREAD:")
 
     # ---------------------------------------------------------------- engine surface
-    def header(self, buf, ln):
+    def header(self, buf, s, e):
         """+IPURC: "recv",<id>,<len>[,"<ip>",<port>] and +IPRD: <id>,<len>[,"<ip>",<port>],
-        parsed in place."""
-        read = buf[1] == 73 and buf[3] == 82 or buf[1] == 83 and buf[4] == 82  # +IPRD / +SSLRECV
-        self._p = buf.find(b":" if read else b",", 0, ln) + 1
-        sid = self.num(buf, ln)
-        n = self.num(buf, ln)
+        and the frequent IPREAD: <id>, read in place."""
+        if buf[s] == 73:  # IPREAD: <id>
+            self._p = s + 7
+            sock = self.socks.get(self.num(buf, e))
+            if sock is None:
+                return False  # let the URC path note the doubt
+            sock.data_waiting()
+            return True
+        read = buf[s + 1] == 73 and buf[s + 3] == 82 or buf[s + 1] == 83 and buf[s + 4] == 82  # +IPRD / +SSLRECV
+        self._p = buf.find(b":" if read else b",", s, e) + 1
+        sid = self.num(buf, e)
+        n = self.num(buf, e)
         if sid < 0 or not 0 <= n <= 4096:
             return False
         target = self.payload_to(sid)
-        if self._p < ln:  # a bound UDP socket also names the peer
-            f = bytes(buf[self._p : ln]).split(b",")
+        if self._p < e:  # a bound UDP socket also names the peer
+            f = bytes(buf[self._p : e]).split(b",")
             try:
                 target.rx_addr = (unquote(f[0]).decode(), int(f[1]))
             except (ValueError, IndexError):

@@ -39,7 +39,10 @@ class UnixPort:
         self.wpoller.register(self.f, select.POLLOUT)
 
     def write(self, data):
-        mv = memoryview(data)
+        n = self.f.write(data)
+        if n == len(data):
+            return  # the usual case, without a memoryview
+        mv = memoryview(data)[n or 0 :]
         while len(mv):
             n = self.f.write(mv)
             if not n:
@@ -52,7 +55,9 @@ class UnixPort:
         return n or 0
 
     def wait(self, timeout_ms):
-        return bool(self.poller.poll(timeout_ms))
+        for _ in self.poller.ipoll(timeout_ms):  # ipoll reuses its tuple: no allocation
+            return True
+        return False
 
     def close(self):
         self.f.close()
