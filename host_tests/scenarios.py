@@ -362,7 +362,177 @@ def aio_native_streams(m, port):
     asyncio.run(main())
 
 
+def _digest(h):
+    import binascii
+
+    return binascii.hexlify(h.digest()).decode()
+
+
+def speaks_first(m, port, mode="buffer", rxbuf=4096):
+    """The server sends the moment it accepts, before any mode switch could take effect
+    (the NM28 opens in direct mode): every byte, in order, then the end."""
+    import hashlib
+
+    s = m.socket(mode=mode, rxbuf=rxbuf)
+    s.settimeout(30)
+    s.connect(("127.0.0.1", port))
+    h = hashlib.sha256()
+    buf = bytearray(2048)
+    mv = memoryview(buf)
+    got = 0
+    while True:
+        n = s.recv_into(buf)
+        if not n:
+            break
+        h.update(mv[:n])
+        got += n
+    s.close()
+    return "%d %s" % (got, _digest(h))
+
+
+def write_ahead(m, port, mode="buffer", size=256 * 1024, chunk=4096):
+    """Everything written before anything is read back from an echo server."""
+    s = m.socket(mode=mode)
+    s.settimeout(60)
+    s.connect(("127.0.0.1", port))
+    data = os.urandom(size)
+    mv = memoryview(data)
+    for i in range(0, size, chunk):
+        s.sendall(mv[i : i + chunk])
+    back = s.read(size)
+    if back != data:
+        raise AssertionError("%d bytes back of %d, or different" % (len(back), size))
+    s.close()
+    return size
+
+
+def pause_while_arriving(m, port, seconds=10, mode="buffer"):
+    """The program does not call atmodem for a while as the server sends: nothing lost."""
+    import hashlib
+    import time
+
+    s = m.socket(mode=mode)
+    s.settimeout(30)
+    s.connect(("127.0.0.1", port))
+    time.sleep(seconds)  # the program is busy elsewhere: nobody reads the UART
+    h = hashlib.sha256()
+    got = 0
+    while True:
+        d = s.recv(4096)
+        if not d:
+            break
+        h.update(d)
+        got += len(d)
+    s.close()
+    return "%d %s" % (got, _digest(h))
+
+
+def datagrams(m, port, mode="buffer", flood_port=0):
+    """One send is one datagram or EMSGSIZE; the largest the module takes comes back whole;
+    sendall on a datagram socket is one datagram."""
+    big = m.dialect.MAX_DATAGRAM
+    s = m.socket(atmodem.SOCK_DGRAM, mode=mode)
+    s.settimeout(10)
+    s.connect(("127.0.0.1", port))
+    try:
+        s.send(bytes(big + 1))
+        raise AssertionError("an oversize datagram was sent")
+    except OSError as e:
+        assert e.errno == 90 and "at most %d" % big in str(e), e
+    for size in (1, 1000, big):
+        d = os.urandom(size)
+        assert s.send(d) == size
+        r, addr = s.recvfrom(4096)
+        assert r == d, "a %d-byte datagram came back as %d bytes" % (size, len(r))
+    d = os.urandom(big)
+    assert s.sendall(d) is None
+    assert s.recv(4096) == d
+    s.close()
+    return big
+
+
+def datagram_drops(m, port, count=20, size=1000):
+    """A push-mode UDP socket with room for two datagrams, not read while many arrive:
+    those that do not fit are dropped and counted; the rest are whole and in order."""
+    s = m.socket(atmodem.SOCK_DGRAM, mode="push", rxbuf=2048)
+    s.settimeout(5)
+    s.connect(("127.0.0.1", port))
+    s.send(b"%d %d" % (count, size))  # the flood server answers with count datagrams
+    got = []
+    m.idle(1500)  # the program is busy: datagrams arrive meanwhile
+    while True:
+        try:
+            d = s.recv(4096)
+        except OSError as e:
+            if e.errno != 110:
+                raise
+            break
+        got.append(d)
+        s.settimeout(0.5)
+    dropped = s.dropped_datagrams
+    s.close()
+    assert dropped > 0 and len(got) + dropped <= count, (len(got), dropped)
+    seqs = [int(d[:8]) for d in got]
+    assert seqs == sorted(seqs) and all(len(d) == size for d in got), seqs
+    return "%d %d" % (len(got), dropped)
+
+
+def stream_contract(m, port):
+    """MicroPython's socket and stream calls to the letter (py/stream.c, modsocket)."""
+    s = m.socket()
+    s.settimeout(10)
+    s.connect(("127.0.0.1", port))
+    assert s.recv(0) == b""
+    assert s.write(b"abcdef", -1) == 6  # max_len -1: all of it
+    assert s.write(b"abcdef", 2) == 2
+    assert s.write(b"0123456789", 3, 4) == 4  # off, len
+    assert s.write(b"xyz", 5, 10) == 0  # off past the end: nothing
+    assert s.read(12) == b"abcdefab3456"
+    assert s.getpeername() == ("127.0.0.1", port)
+    assert s.makefile("rwb") is s
+    s.setsockopt(1, 2, 1)
+    s.close()
+    for call in (lambda: s.recv(1), lambda: s.send(b"x"), lambda: s.read(1), lambda: s.write(b"x")):
+        try:
+            call()
+            raise AssertionError("a call on a closed socket worked")
+        except OSError as e:
+            assert e.errno == 9, e  # EBADF
+    s.close()  # twice is fine
+
+
+def poll_without_a_service(m, port):
+    """A client that waits with select.poll, with no asyncio task servicing the modem:
+    the poll itself services the line. Non-blocking connect: EINPROGRESS, then POLLOUT."""
+    import select
+
+    s = m.socket()
+    s.setblocking(False)
+    try:
+        s.connect(("127.0.0.1", port))
+        raise AssertionError("a non-blocking connect finished at once")
+    except OSError as e:
+        assert e.errno == 115, e  # EINPROGRESS
+    p = select.poll()
+    p.register(s, select.POLLOUT)
+    ev = p.poll(10000)
+    assert ev and ev[0][1] & select.POLLOUT, ev
+    s.write(b"ping")
+    p.modify(s, select.POLLIN)
+    ev = p.poll(10000)
+    assert ev and ev[0][1] & select.POLLIN, ev
+    assert s.read(4) == b"ping"
+    s.close()
+
+
 ALL = {
+    "datagrams": datagrams,
+    "datagram_drops": datagram_drops,
+    "stream_contract": stream_contract,
+    "poll_without_a_service": poll_without_a_service,
+    "speaks_first": speaks_first,
+    "write_ahead": write_ahead,
+    "pause_while_arriving": pause_while_arriving,
     "aio_three": aio_three,
     "aio_native_streams": aio_native_streams,
     "tcp_listener": tcp_listener,

@@ -262,3 +262,17 @@ def test_fuzz_mutated_module_output_long_run():
                 e.start(Command(b"AT+X", prefix=b"+", prompt=rnd.choice([None, b">", b"CONNECT"])))
             e.feed(bytes(p))
             assert 0 <= e._ln <= e._max and 0 <= e._need <= 4096
+
+
+def test_a_receive_format_switch_applies_from_the_byte_after_its_ok():
+    """L610: the OK of AT+GTSET="IPRFMT",2 and the first raw push share one UART read;
+    the push must be framed in the new format, not read as a line (and lost)."""
+    from atmodem.at import Notify
+
+    e, h = engine_for(L610, fmt=5)
+    c = Notify(b'AT+GTSET="IPRFMT",2', h.d)
+    c.want = 2
+    e.start(c)
+    e.feed(b'\r\nOK\r\n\r\n+MIPRTCP: 1,7,a\r\nb,c\r\n\r\n')
+    assert c.ok() and h.d.fmt == 2
+    assert bytes(h.targets[1].data) == b"a\r\nb,c\r" and h.urcs == []

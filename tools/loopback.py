@@ -99,6 +99,21 @@ class UdpEcho:
         self.close()
 
 
+class UdpFlood(UdpEcho):
+    """Answers a datagram b"<count> <size>" with count datagrams of size bytes, each
+    starting with its 8-digit sequence number, sent back to back."""
+
+    def _run(self) -> None:
+        while True:
+            try:
+                data, addr = self.sock.recvfrom(65536)
+                count, size = (int(x) for x in data.split())
+                for i in range(count):
+                    self.sock.sendto((b"%08d" % i).ljust(size, b"."), addr)
+            except (OSError, ValueError):
+                return
+
+
 def source_server(size: int, chunk: int = 16384, tls: Optional[ssl.SSLContext] = None) -> TcpServer:
     """Sends size pseudo-random bytes to each client once it has sent one byte (so the
     clock can start after connect), then closes (download benchmarks)."""
@@ -116,6 +131,25 @@ def source_server(size: int, chunk: int = 16384, tls: Optional[ssl.SSLContext] =
         conn.recv(1)
 
     srv = TcpServer(handler, tls)
+    srv.data = data  # type: ignore[attr-defined]
+    return srv
+
+
+def speaker(size: int, chunk: int = 65536) -> TcpServer:
+    """Sends size random bytes the moment a client connects (a server that speaks first),
+    then closes; `data` is what it sends."""
+    import os
+
+    data = os.urandom(size)
+
+    def handler(conn: socket.socket) -> None:
+        mv = memoryview(data)
+        for i in range(0, size, chunk):
+            conn.sendall(mv[i : i + chunk])
+        conn.shutdown(socket.SHUT_WR)
+        conn.recv(1)
+
+    srv = TcpServer(handler)
     srv.data = data  # type: ignore[attr-defined]
     return srv
 

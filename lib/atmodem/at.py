@@ -60,7 +60,7 @@ class Command:
     check: an error result raises ATError in the flow that yielded it.
     """
 
-    background = False  # nobody waits for it: the runner calls finished() when it is done
+    background = False  # nobody waits for it (at.Background)
     # reads (reused per socket) fill these in; wire: text + CR, precomputed
     sid = -1
     sock = None
@@ -96,8 +96,14 @@ class Command:
     def ok(self):
         return self.result == OK
 
-    def finished(self):
-        """A background command's answer is in (or its time ran out)."""
+    def finish(self, result):
+        """The final result, at the byte it arrived (the engine calls this mid-feed)."""
+        self.result = result
+        self.done = True
+        self.final()
+
+    def final(self):
+        """Hook: what must change at the very byte of the result (a receive format)."""
 
     def first(self, prefix=None):
         """The first collected line (with prefix), its prefix and ': ' removed; None if absent."""
@@ -108,17 +114,25 @@ class Command:
         return None
 
 
-class Background(Command):
-    """A command nobody waits for: its owner's command_done(c) runs when it is done."""
+class Notify(Command):
+    """A command whose owner hears its result (owner.command_done(c)) at the byte it
+    arrives, before the engine reads on: a switch of receive format takes effect there."""
+
+    def __init__(self, text, owner, prompt=None, on_connect=None, timeout_ms=5000, check=True):
+        Command.__init__(self, text, prompt=prompt, on_connect=on_connect, check=check, timeout_ms=timeout_ms)
+        self.owner = owner
+
+    def final(self):
+        self.owner.command_done(self)
+
+
+class Background(Notify):
+    """A command nobody waits for; its owner hears when it is done (or ran out of time)."""
 
     background = True
 
-    def __init__(self, text, owner, timeout_ms=5000):
-        Command.__init__(self, text, check=False, timeout_ms=timeout_ms)
-        self.owner = owner
-
-    def finished(self):
-        self.owner.command_done(self)
+    def __init__(self, text, owner, prompt=None, on_connect=None, timeout_ms=5000):
+        Notify.__init__(self, text, owner, prompt, on_connect, timeout_ms, check=False)
 
 
 class Engine:
@@ -356,8 +370,7 @@ class Engine:
         p = self.pending
         if e - s == 2 and buf[s] == _O and buf[s + 1] == _K:  # the commonest line
             if p is not None and not p.done and p.need is None:
-                p.result = OK
-                p.done = True
+                p.finish(OK)
             return
         if self.header_prefixes and buf.startswith(self.header_prefixes, s, e):
             if self.h.header(buf, s, e):
@@ -372,14 +385,12 @@ class Engine:
                     self.h.echo(line)  # echo came back by itself: the module reset
                 return
             if line.startswith(_ERRORS):
-                p.result = line
-                p.done = True
+                p.finish(line)
                 return
             if p.prompt is not None and line == p.prompt and not p.prompted:
                 p.prompted = True
                 if p.on_connect is not None:
-                    p.result = line
-                    p.done = True
+                    p.finish(line)
                     p.on_connect()
                 return
             pre = p.prefix

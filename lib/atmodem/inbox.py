@@ -130,7 +130,10 @@ class Inbox(Target):
         if error is not None and self.error is None:
             self.error = error
         self.eof = True
-        self.readable = self.held and not gone  # drain what the module may still hold
+        if gone:
+            self.readable = False
+        elif self.held:
+            self.readable = True  # drain what the module may still hold
 
     # ---------------------------------------------------------------- to the program
     def taken(self):

@@ -111,8 +111,8 @@ class Line:
         self.write(w if w is not None else c.text + b"\r")
 
     def progress(self):
-        """After input: write a prompted payload, retire a finished or expired command.
-        Returns the command that finished, if any (a background one has been told)."""
+        """After input: write a prompted payload, retire a finished command. Returns the
+        command that finished, if any (a background one has been told)."""
         c = self.cmd
         if c is None:
             return None
@@ -120,16 +120,28 @@ class Line:
             c.written = True
             self.write(c.payload)
         if not c.done:
-            clock = self.clock
-            if clock.ticks_diff(c.deadline, clock.ticks_ms()) > 0:
-                return None
-            self.timeouts += 1  # no final answer: a later OK is noise to the engine
+            return None
+        return self._retire(c)
+
+    def expire(self):
+        """The line is quiet (nothing more to read): a command past its deadline has no
+        answer coming. Never called while input waits: the answer may be in it."""
+        c = self.cmd
+        if c is None or c.done or self.off < self.end:
+            return None
+        clock = self.clock
+        if clock.ticks_diff(c.deadline, clock.ticks_ms()) > 0:
+            return None
+        self.timeouts += 1  # no final answer: a later OK is noise to the engine
+        return self._retire(c)
+
+    def _retire(self, c):
         self.cmd = None
         e = self.engine
         if e.pending is c:
             e.pending = None
-        if c.background:
-            c.finished()
+        if c.background and not c.done:
+            c.final()  # ran out of time: its owner hears it too
         return c
 
     def timed_out(self, c):

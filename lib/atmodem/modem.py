@@ -173,7 +173,8 @@ class Modem:
             return self._service()
         if tail:
             return line.service(final=True)  # the line went quiet: the tail was data
-        line.progress()  # a command may have run out of time meanwhile
+        if line.expire() is not None:  # quiet: a command past its deadline gets no answer
+            self._service()  # the line is free: the pump may go on
         return False
 
     def _service(self):

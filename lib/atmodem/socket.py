@@ -71,6 +71,7 @@ class Socket(StreamBase):
         self._wrote_after_close = False
         self.connect_error = None
         self.module_lost = False  # the module dropped it (reboot): its id is free there
+        self.entering = False  # transparent: the switch to data mode is on its way
         self.open_cmd = b""
 
     def __repr__(self):
@@ -292,6 +293,9 @@ class Socket(StreamBase):
         if ib.eof:
             raise ModemError(ENOTCONN, "socket %d: the connection was closed" % self.id)
 
+    def _entered(self):
+        return not self.entering
+
     def _after_peer_close(self, n):
         """Like a TCP stack after the peer's FIN: the first write is taken (the peer is gone
         and would reset it; TLS close_notify does this), any later one fails."""
@@ -310,6 +314,9 @@ class Socket(StreamBase):
             return 0
         m = self._m
         if self.mode == "transparent":
+            if self.entering:
+                m.until(self._entered, 30000, "socket %d: CONNECT (data mode)" % self.id)
+                self._check_send()
             self.resume()
             m.write(mv)  # the UART is the socket: no command, no limit
             return len(mv)
@@ -464,8 +471,8 @@ class Socket(StreamBase):
         return d[:n], addr
 
     def read(self, n=-1):
-        """Up to n bytes, waiting for all n unless the stream ends (py/stream.c read);
-        None when non-blocking and nothing is there."""
+        """n bytes, fewer only at the end of the stream (py/stream.c read); None when
+        non-blocking and nothing is there; an error raises even after some bytes."""
         if n is None:
             n = -1
         if not self.stream:
@@ -478,8 +485,7 @@ class Socket(StreamBase):
                     break
                 return None
             if not ring.count:
-                if not out:
-                    self._end()
+                self._end()  # an error raises, as py/stream.c does, even after some bytes
                 break
             out += ring.read(ring.count if n < 0 else n - len(out))
             self._took()
@@ -496,8 +502,7 @@ class Socket(StreamBase):
             if not self._wait(self._has_input, "readinto"):
                 return got or None
             if not ring.count:
-                if not got:
-                    self._end()
+                self._end()
                 break
             got += ring.readinto(mv[got:], want - got)
             self._took()
@@ -510,8 +515,7 @@ class Socket(StreamBase):
             if not self._wait(self._has_input, "readline"):
                 return bytes(out) if out else None
             if not ring.count:
-                if not out:
-                    self._end()
+                self._end()
                 return bytes(out)
             i = ring.find(10)
             k = ring.count if i < 0 else i + 1
@@ -523,5 +527,7 @@ class Socket(StreamBase):
                 break
         return bytes(out)
 
+    @property
     def dropped_datagrams(self):
+        """Datagrams that arrived when the socket had no room for them (UDP drops them)."""
         return self.inbox.dropped

@@ -74,6 +74,13 @@ class L610(Module):
                 s.buffered = v == 5
         self.cond.notify_all()
         self.ok()
+        # Leaving the buffer format pushes what was held, before anything newer (as the
+        # NM28 does when a socket leaves buffer mode: our decision, the manual is silent).
+        if v != 5:
+            for s in list(self.socks.values()):
+                while not s.transparent and not s.buffered and s.rx_len():
+                    data, addr = s.take(RAW_CHUNK if s.kind == "TCP" else 65536)
+                    self.push_data(s, data, addr)
 
     # ---------------------------------------------------------------- bearer
     def at_mipcall(self, kind, args) -> None:
@@ -240,8 +247,9 @@ class L610(Module):
                 left = len(data) - i - len(part)
                 self.out(b"\r\n%s%d,%s\r\n" % (head.encode(), left, binascii.hexlify(part).upper()))
             return
-        for i in range(0, len(data), RAW_CHUNK):
-            part = data[i : i + RAW_CHUNK]
+        step = len(data) if udp else RAW_CHUNK  # a datagram is one URC, whole [SPEC]
+        for i in range(0, len(data), max(1, step)):
+            part = data[i : i + step]
             self.out(b"\r\n%s%d," % (head.encode(), len(part)) + part + b"\r\n")
 
     def data_waiting(self, sock: Sock) -> None:

@@ -302,6 +302,8 @@ class NM28(Module):
         if sock.dead and sock.id not in self.socks:
             return
         tag = self._pfx(sock, "+IPURC", "+SSLURC")
+        if sock.kind.startswith("UDP"):
+            data = data[:PUSH_MAX]  # one datagram is one URC; beyond 1460 it is cut [decision]
         for i in range(0, len(data), PUSH_MAX):
             part = data[i : i + PUSH_MAX]
             head = '%s: "recv",%d,%d' % (tag, sock.id, len(part))

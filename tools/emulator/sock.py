@@ -51,14 +51,10 @@ class Sock:
             self.rx += data
 
     def take(self, n: int):
-        """Up to n held bytes (one datagram at most) and the peer they came from."""
+        """Up to n held bytes (one whole datagram at most) and the peer they came from."""
         if self.dgrams:
-            d, addr = self.dgrams[0]
-            out = bytes(d[:n])
-            del d[:n]
-            if not d:
-                self.dgrams.pop(0)
-            return out, addr
+            d, addr = self.dgrams.pop(0)
+            return bytes(d[:n]), addr  # the rest of a datagram read short is gone [SPEC]
         out = bytes(self.rx[:n])
         del self.rx[:n]
         return out, None

@@ -5,7 +5,7 @@ comes later as a URC or a bare ERROR; the next async command waits for it [seed]
 when the flow that sent the first was cancelled (the module is busy all the same)."""
 import binascii
 
-from ..at import Background, Command
+from ..at import Background, Command, Notify
 from ..errors import EBUSY, ECONNRESET, EIO, ATError, ATTimeout, LinkError, ModemError
 from ..flow import Until
 from .base import Dialect, ints, unquote
@@ -264,8 +264,9 @@ class L610(Dialect):
         yield Until(lambda: not self.fmt_switching, 5000, "a receive-format switch")
         want = 5 if self._holding() else _FORMAT[mode]
         if self.fmt != want:
-            yield Command(b'AT+GTSET="IPRFMT",%d' % want)
-            self.set_fmt(want)
+            c = Notify(b'AT+GTSET="IPRFMT",%d' % want, self)
+            c.want = want
+            yield c
 
     def _holding(self):
         for s in self.socks.values():
@@ -302,6 +303,11 @@ class L610(Dialect):
         return c
 
     def command_done(self, c):
+        """A format switch has its answer: from the next byte on, the new format."""
+        if not c.background:
+            if c.ok():
+                self.set_fmt(c.want)
+            return
         self.fmt_switching = False
         if c.ok():
             self.set_fmt(c.want)

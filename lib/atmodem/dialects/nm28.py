@@ -149,8 +149,23 @@ class NM28(Dialect):
                 why += (" (TLS handshake or certificate check failed: check ca=, the server's"
                         " name and validity dates, client_cert=/client_key=, the module's clock)")
             raise self.open_failed(sock.open_cmd.decode(), why)
+        ib = sock.inbox
+        line = self.m.line
         if sock.mode == "transparent":
-            yield from self.resume(sock)
+            # Data mode starts at CONNECT, which comes after whatever the module pushed
+            # since the open: it is issued in the background, and if the socket fills up
+            # before CONNECT, connect() returns and the program's reads let it through.
+            c = Background(b"AT+IPSWTMD=%d,2" % sock.id, self, prompt=b"CONNECT",
+                           on_connect=lambda: self.m.enter_data(sock))
+            c.sock = sock
+            c.want = 2
+            sock.entering = True
+            yield c
+            yield Until(lambda: not sock.entering or line.blocked(), 30000)
+        elif ib.want_hold:
+            # Buffer mode: the pump switches at once; wait for it unless the socket fills
+            # first (a server that speaks first), so the module holds what follows.
+            yield Until(lambda: ib.held or ib.switch_errors or ib.ended() or line.blocked(), 5000)
 
     def resume(self, sock):
         """AT+IPSWTMD=<id>,2 answers CONNECT and the UART carries the socket [src]."""
@@ -198,6 +213,12 @@ class NM28(Dialect):
         return None
 
     def command_done(self, c):
+        if c.want == 2:  # into data mode after an open
+            sock = c.sock
+            sock.entering = False
+            if c.result != b"CONNECT" and not sock.ended():
+                sock.inbox.error = ATError(c.text.decode(), (c.result or b"no answer").decode())
+            return
         ib = c.sock.inbox
         ib.switching = False
         if c.ok():
