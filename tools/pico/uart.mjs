@@ -92,6 +92,10 @@ export class PacedUART {
       this.takeQueued();
     } else if (this.rxFifo.itemCount >= this.depth) {
       this.stalls++;
+      if (process.env.PICO_DEBUG_STALLS && this.stalls < 20) {
+        const c = this.uart.rp2040.core;
+        process.stderr.write(`stall pc=${c.PC.toString(16)} ipsr=${c.IPSR} pm=${c.PM} ris=${this.uart.interruptStatus} imsc=${this.uart.interruptMask} pend=${c.pendingInterrupts.toString(16)} en=${c.enabledInterrupts.toString(16)}\n`);
+      }
     } else {
       this.rxFifo.push(this.takeQueued());
       this.received++;
