@@ -1,0 +1,106 @@
+"""On the emulated Pico (tools/bench_pico.py puts it in /lib): what atmodem costs on the MCU.
+Times are the Pico's: time.ticks_us follows emulated cycles, and the runner's probe
+registers count the cycles the core executed (busy, interrupts included) apart from the
+time it slept in WFI/WFE. Heap: gc.mem_alloc with the collector off during the transfer.
+
+Each function prints one line starting with RESULT."""
+import gc
+import time
+
+import machine
+
+import atmodem
+
+PROBE = 0x40068000
+MASK = 0xFFFFFFFF
+
+
+def busy_us():
+    return machine.mem32[PROBE + 4]
+
+
+def stalls():
+    return machine.mem32[PROBE + 16]
+
+
+def modem(dialect, baud):
+    m = atmodem.Modem(atmodem.hal.open_serial(1, baud), dialect=dialect, guard_ms=250)
+    m.start()
+    m.attach(apn="cmnet")
+    return m
+
+
+def open_socket(m, mode, port):
+    s = m.socket() if mode == "default" else m.socket(mode=mode)
+    s.settimeout(30)
+    s.connect(("127.0.0.1", port))
+    return s
+
+
+class Meter:
+    def __init__(self):
+        gc.collect()
+        gc.disable()
+        self.a0 = gc.mem_alloc()
+        self.s0 = stalls()
+        self.b0 = busy_us()
+        self.t0 = time.ticks_us()
+
+    def result(self, nbytes, baud, mode):
+        t1 = time.ticks_us()
+        b1 = busy_us()
+        a1 = gc.mem_alloc()
+        gc.enable()
+        elapsed = time.ticks_diff(t1, self.t0)
+        busy = (b1 - self.b0) & MASK
+        kib = nbytes / 1024
+        line = nbytes * 10 * 1000000 / baud  # us the bytes take on the wire, 8N1
+        print("RESULT %s %d %.0f %.3f %.0f %.3f %d" % (
+            mode, nbytes, busy / kib, busy / elapsed, (a1 - self.a0) / kib, line / elapsed,
+            (stalls() - self.s0) & MASK))
+
+
+def download(dialect, mode, port, size, baud):
+    """size bytes from a source server; the clock starts at the first bytes."""
+    m = modem(dialect, baud)
+    s = open_socket(m, mode, port)
+    buf = bytearray(4096)
+    s.send(b"g")
+    got = s.recv_into(buf)
+    meter = Meter()
+    first = got
+    while got < size:
+        n = s.recv_into(buf)
+        if not n:
+            break
+        got += n
+    meter.result(got - first, baud, s.mode)
+    s.close()
+    m.close()
+
+
+def upload(dialect, mode, port, size, baud):
+    """size bytes to a sink server, until the last one has left the UART."""
+    m = modem(dialect, baud)
+    s = open_socket(m, mode, port)
+    data = bytes(range(256)) * 16
+    meter = Meter()
+    sent = 0
+    while sent < size:
+        s.sendall(data)
+        sent += len(data)
+    m.uart.drain()
+    meter.result(sent, baud, s.mode)
+    s.close()
+    m.close()
+
+
+def footprint(dialect, port, baud, sockets=4):
+    """Free heap after `import atmodem` + a started, attached modem + open sockets."""
+    m = modem(dialect, baud)
+    socks = [open_socket(m, "default", port) for _ in range(sockets)]
+    gc.collect()
+    print("RESULT footprint %d" % gc.mem_free())
+    for s in socks:
+        s.close()
+    m.close()
