@@ -26,24 +26,55 @@ DIALECTS = ("nm28", "l610")
 
 
 def image() -> bytes:
-    return flash.image(flash.with_modules([os.path.join(ROOT, "tools", "pico", "mcu_bench.py")]))
+    here = os.path.join(ROOT, "tools", "pico")
+    return flash.image(flash.with_modules([os.path.join(here, "mcu_bench.py"), os.path.join(here, "mcu_profile.py")]))
 
 
 def on_board(pico: Pico, dialect: str, call: str, port: int, baud: int = BAUD) -> List[str]:
-    """mcu_bench.<call> after a soft reset, UART1 wired to a fresh emulated module."""
+    """mcu_bench.<call> after a soft reset, UART1 wired to a fresh emulated module: its
+    RESULT line's fields."""
+    return [line.split()[1:] for line in board_output(pico, dialect, call, port, baud).splitlines()
+            if line.startswith("RESULT")][0]
+
+
+def board_output(pico: Pico, dialect: str, call: str, port: int, baud: int = BAUD) -> str:
     with Emulator(dialect, baud=baud, serve=("127.0.0.1", 0), async_delay=0.005, guard_time=0.2) as emu:
         addr = emu.serve_address
         assert addr is not None
         pico.repl.soft_reset()
         with pico.wire(1, (addr[0], addr[1])):
-            out = pico.repl.exec("import mcu_bench\nmcu_bench.%s" % call % port, timeout=300)
-    return [line.split()[1:] for line in out.splitlines() if line.startswith("RESULT")][0]
+            return pico.repl.exec("import mcu_bench\nmcu_bench.%s" % call % port, timeout=600)
 
 
 def import_ms(pico: Pico) -> float:
     pico.repl.soft_reset()
     out = pico.repl.exec("import time\nt = time.ticks_us()\nimport atmodem\nprint(time.ticks_diff(time.ticks_us(), t))")
     return int(out.split()[-1]) / 1000
+
+
+def firmware_floor(pico: Pico, nbytes: int = 30000) -> Tuple[float, float]:
+    """mcu_bench.firmware_floor with the host streaming straight into UART1."""
+    import socket
+    import threading
+
+    pico.repl.soft_reset()
+    host = socket.create_connection(pico.address("uart1"))
+
+    seen = bytearray()
+
+    def stream(chunk: bytes) -> None:
+        seen.extend(chunk)
+        if b"ready" in seen and not sent:
+            sent.append(1)
+            threading.Thread(target=host.sendall, args=(bytes(nbytes),), daemon=True).start()
+
+    sent: List[int] = []
+    try:
+        out = pico.repl.exec("import mcu_bench\nmcu_bench.firmware_floor(%d, %d)" % (BAUD, nbytes), 60, stream)
+    finally:
+        host.close()
+    fields = [line.split() for line in out.splitlines() if line.startswith("RESULT")][0]
+    return float(fields[2]), float(fields[3])
 
 
 def rows(size: int, pico: Pico, baud: int = BAUD, dialects=DIALECTS, modes=MODES) -> List[Tuple[str, str, str, List[str]]]:
@@ -84,16 +115,42 @@ def mcu_costs(size_kib: int = 64, pico: Optional[Pico] = None) -> None:
         print("free heap after import atmodem + start + attach + 4 sockets: %s"
               % ", ".join("%d bytes (%s)" % (v, k.upper()) for k, v in free.items()))
         print("import atmodem: %.0f ms" % import_ms(board))
+        irq, read = firmware_floor(board)
+        print("firmware alone, per KiB received at %d baud: RX interrupt %.0f us, UART.readinto %.0f us "
+              "(%.0f%% of the CPU before any driver code)" % (BAUD, irq, read, (irq + read) / (1024 * 10e6 / BAUD) * 100))
     finally:
         if own:
             board.stop()
 
 
+def profile(size_kib: int, cases=(("nm28", "push"), ("l610", "push"), ("nm28", "transparent")), top: int = 12) -> None:
+    """Where the cycles and the heap go while receiving (tools/pico/mcu_profile.py): one run
+    timing each function, one counting its heap (per call)."""
+    size = size_kib * 1024
+    with Pico(image=image()) as board:
+        for dialect, mode in cases:
+            runs = {}
+            for kind in ("time", "heap"):
+                with loopback.source_server(size) as src:
+                    out = board_output(board, dialect, "download(%r, %r, %%d, %d, %d, %r)" % (dialect, mode, size, BAUD, kind), src.port)
+                runs[kind] = {f[1]: f[2:] for f in (line.split() for line in out.splitlines()) if f[0] == "PROFILE"}
+            print("\nprofile: %s %s download at %d baud, per KiB received (Pico time; heap from a second run)" % (dialect, mode, BAUD))
+            print("%-34s %9s %12s %12s %12s" % ("function", "calls", "self us", "self B/call", "self B"))
+            rows = sorted(runs["time"].items(), key=lambda kv: -float(kv[1][1]))
+            for name, (calls, us, _) in rows[:top]:
+                per_call = float(runs["heap"].get(name, ["0", "0", "0"])[2])
+                print("%-34s %9s %12s %12.0f %12.0f" % (name, calls, us, per_call, per_call * float(calls)))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--size", type=int, default=64, help="KiB per row (default 64)")
+    p.add_argument("--profile", action="store_true", help="per-function cycles and heap while receiving")
     a = p.parse_args(argv)
-    mcu_costs(a.size)
+    if a.profile:
+        profile(a.size)
+    else:
+        mcu_costs(a.size)
     return 0
 
 

@@ -11,7 +11,8 @@ const SLICE_MS = 4;    // run this long before letting Node service its sockets
 const SPIN_NANOS = 2e6; // idle gaps shorter than this are waited out by spinning
 
 // Probe: 0x40068000 is unused on the RP2040. Words: magic, busy us, idle us, RX stalls
-// of UART0 and UART1, RX bytes dropped while off (UART0, UART1).
+// of UART0 and UART1, RX bytes dropped while off (UART0, UART1), interrupts raised by
+// UART0 and UART1.
 export const PROBE_BASE = 0x40068;
 const PROBE_MAGIC = 0x45424f50; // "PROBE" in little-endian ASCII, truncated: 'POBE'
 
@@ -30,6 +31,8 @@ class Probe {
       case 0x10: return m.uarts[1].stalls >>> 0;
       case 0x14: return m.uarts[0].dropped >>> 0;
       case 0x18: return m.uarts[1].dropped >>> 0;
+      case 0x1c: return m.uarts[0].irqs >>> 0;
+      case 0x20: return m.uarts[1].irqs >>> 0;
     }
     return 0;
   }

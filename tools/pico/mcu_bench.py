@@ -60,13 +60,19 @@ class Meter:
             (stalls() - self.s0) & MASK))
 
 
-def download(dialect, mode, port, size, baud):
+def download(dialect, mode, port, size, baud, profile=None):
     """size bytes from a source server; the clock starts at the first bytes."""
     m = modem(dialect, baud)
     s = open_socket(m, mode, port)
     buf = bytearray(4096)
+    if profile:
+        import mcu_profile
+
+        mcu_profile.install(heap=profile == "heap")
     s.send(b"g")
     got = s.recv_into(buf)
+    if profile:
+        mcu_profile.reset()
     meter = Meter()
     first = got
     while got < size:
@@ -75,6 +81,9 @@ def download(dialect, mode, port, size, baud):
             break
         got += n
     meter.result(got - first, baud, s.mode)
+    if profile:
+        mcu_profile.report((got - first) / 1024)
+        return  # closing through the wrappers could exceed the stack: the caller resets
     s.close()
     m.close()
 
@@ -104,3 +113,31 @@ def footprint(dialect, port, baud, sockets=4):
     for s in socks:
         s.close()
     m.close()
+
+
+def firmware_floor(baud, nbytes):
+    """What the firmware costs before any driver code: machine.UART's RX interrupt while the
+    CPU is busy, and UART.readinto, per KiB (the host streams nbytes once `ready` shows)."""
+    u = machine.UART(1, baud, rxbuf=32766)
+
+    def spin(us):
+        n = 0
+        t = time.ticks_us()
+        while time.ticks_diff(time.ticks_us(), t) < us:
+            n += 1
+        return n
+
+    quiet = spin(300000)
+    print("ready")
+    while not u.any():
+        time.sleep_ms(1)
+    busy = spin(300000)
+    got = u.any()
+    irq_us = 300000 * (quiet - busy) / quiet
+    buf = bytearray(4096)
+    b0 = busy_us()
+    n = 0
+    while u.any():
+        n += u.readinto(buf, min(u.any(), len(buf)))
+    read_us = (busy_us() - b0) & MASK
+    print("RESULT floor %.0f %.0f" % (irq_us * 1024 / got, read_us * 1024 / n))

@@ -33,6 +33,8 @@ export class PacedUART {
     this.dropped = 0;         // bytes that arrived while the receiver was off
     this.received = 0;
     this.sent = 0;
+    this.irqs = 0;            // rising edges of the interrupt line
+    this.irqLevel = false;
     this.onByte = null;       // (byte) => void: a character has left TX
     this.shifting = false;
     // rp2040js's ClockAlarm.scheduled stays true after firing: keep our own flags
@@ -161,7 +163,10 @@ export class PacedUART {
 
   update() {
     const u = this.uart;
-    u.rp2040.setInterrupt(u.irq, (u.interruptStatus & u.interruptMask) !== 0);
+    const level = (u.interruptStatus & u.interruptMask) !== 0;
+    if (level && !this.irqLevel) this.irqs++;
+    this.irqLevel = level;
+    u.rp2040.setInterrupt(u.irq, level);
   }
 
   read(offset) {
