@@ -6,6 +6,8 @@ To add a scenario: one line in CASES. Port arguments name a loopback peer of pic
 (echo, udp, bye, bye300, data, talk)."""
 from __future__ import annotations
 
+from typing import Any, Dict
+
 import pytest
 
 from host_tests.pico_helpers import emulator_for, peers, pico, run_scenario  # noqa: F401
@@ -13,22 +15,22 @@ from host_tests.pico_helpers import emulator_for, peers, pico, run_scenario  # n
 E, U = "echo", "udp"
 CASES = [
     # dialect, scenario, arguments
-    ("nm28", "echo_stream", dict(port=E, mode="push", size=8192)),
-    ("nm28", "echo_stream", dict(port=E, mode="hex", size=4096)),
-    ("nm28", "echo_stream", dict(port=E, mode="buffer", size=8192)),
-    ("nm28", "echo_stream", dict(port=E, mode="transparent", size=8192)),
-    ("l610", "echo_stream", dict(port=E, mode="push", size=8192)),
-    ("l610", "echo_stream", dict(port=E, mode="hex", size=4096)),
-    ("l610", "echo_stream", dict(port=E, mode="buffer", size=8192)),
-    ("l610", "echo_stream", dict(port=E, mode="transparent", size=8192)),
-    ("nm28", "echo_udp", dict(port=U, mode="push", size=4096)),
-    ("nm28", "echo_udp", dict(port=U, mode="hex", size=2048)),
-    ("nm28", "echo_udp", dict(port=U, mode="buffer", size=4096)),
-    ("l610", "echo_udp", dict(port=U, mode="push", size=4096)),
-    ("l610", "echo_udp", dict(port=U, mode="hex", size=2048)),
-    ("l610", "echo_udp", dict(port=U, mode="buffer", size=4096)),
-    ("nm28", "many_sockets", dict(port=E, rounds=2)),
-    ("l610", "many_sockets", dict(port=E, rounds=2)),
+    ("nm28", "echo_stream", dict(port=E, mode="push", size=32768)),
+    ("nm28", "echo_stream", dict(port=E, mode="hex", size=8192)),
+    ("nm28", "echo_stream", dict(port=E, mode="buffer", size=32768)),
+    ("nm28", "echo_stream", dict(port=E, mode="transparent", size=32768, chunk=2048, window=4096)),
+    ("l610", "echo_stream", dict(port=E, mode="push", size=32768)),
+    ("l610", "echo_stream", dict(port=E, mode="hex", size=8192)),
+    ("l610", "echo_stream", dict(port=E, mode="buffer", size=32768)),
+    ("l610", "echo_stream", dict(port=E, mode="transparent", size=32768, chunk=2048, window=4096)),
+    ("nm28", "echo_udp", dict(port=U, mode="push", size=8192)),
+    ("nm28", "echo_udp", dict(port=U, mode="hex", size=4096)),
+    ("nm28", "echo_udp", dict(port=U, mode="buffer", size=8192)),
+    ("l610", "echo_udp", dict(port=U, mode="push", size=8192)),
+    ("l610", "echo_udp", dict(port=U, mode="hex", size=4096)),
+    ("l610", "echo_udp", dict(port=U, mode="buffer", size=8192)),
+    ("nm28", "many_sockets", dict(port=E, rounds=4)),
+    ("l610", "many_sockets", dict(port=E, rounds=4)),
     ("nm28", "peer_close", dict(port="bye", mode="push")),
     ("l610", "peer_close", dict(port="bye", mode="buffer")),
     ("nm28", "transparent_cycle", dict(port="data", talk_port="talk")),
@@ -38,14 +40,23 @@ CASES = [
 ]
 
 
+# Known: in data mode the driver writes a whole chunk while nobody drains the UART; with
+# more in flight than machine.UART's receive ring holds (4096), a real board loses bytes
+# (here: the runner counts the characters a real RX FIFO would have overrun).
+OVERRUN = pytest.mark.xfail(strict=True, reason="transparent write does not drain RX: UART ring overruns")
+CASES += [
+    pytest.param("nm28", "echo_stream", dict(port=E, mode="transparent", size=32768), marks=OVERRUN),
+]
+
+
 def case_id(case) -> str:
     dialect, name, kw = case
-    return "-".join([dialect, name] + [str(kw[k]) for k in ("mode",) if k in kw])
+    return "-".join([dialect, name] + [str(kw[k]) for k in ("mode", "window") if k in kw])
 
 
-@pytest.mark.parametrize("dialect,name,kw", CASES, ids=[case_id(c) for c in CASES])
+@pytest.mark.parametrize("dialect,name,kw", CASES, ids=[case_id(c.values if hasattr(c, "values") else c) for c in CASES])
 def test_scenario_on_the_pico(pico, peers, dialect, name, kw):
-    args = {k: peers[v] if isinstance(v, str) and v in peers else v for k, v in kw.items()}
+    args: Dict[str, Any] = {k: peers[v] if isinstance(v, str) and v in peers else v for k, v in kw.items()}
     emu = emulator_for(dialect)
     try:
         run_scenario(pico, emu, dialect, name, **args)
