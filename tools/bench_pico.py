@@ -52,7 +52,7 @@ def import_ms(pico: Pico) -> float:
     return int(out.split()[-1]) / 1000
 
 
-def firmware_floor(pico: Pico, nbytes: int = 30000) -> Tuple[float, float]:
+def firmware_floor(pico: Pico, nbytes: int = 60000) -> Tuple[float, float, float]:
     """mcu_bench.firmware_floor with the host streaming straight into UART1."""
     import socket
     import threading
@@ -74,7 +74,7 @@ def firmware_floor(pico: Pico, nbytes: int = 30000) -> Tuple[float, float]:
     finally:
         host.close()
     fields = [line.split() for line in out.splitlines() if line.startswith("RESULT")][0]
-    return float(fields[2]), float(fields[3])
+    return float(fields[2]), float(fields[3]), float(fields[4])
 
 
 def rows(size: int, pico: Pico, baud: int = BAUD, dialects=DIALECTS, modes=MODES) -> List[Tuple[str, str, str, List[str]]]:
@@ -115,9 +115,11 @@ def mcu_costs(size_kib: int = 64, pico: Optional[Pico] = None) -> None:
         print("free heap after import atmodem + start + attach + 4 sockets: %s"
               % ", ".join("%d bytes (%s)" % (v, k.upper()) for k, v in free.items()))
         print("import atmodem: %.0f ms" % import_ms(board))
-        irq, read = firmware_floor(board)
-        print("firmware alone, per KiB received at %d baud: RX interrupt %.0f us, UART.readinto %.0f us "
-              "(%.0f%% of the CPU before any driver code)" % (BAUD, irq, read, (irq + read) / (1024 * 10e6 / BAUD) * 100))
+        busy, idle, read = firmware_floor(board)
+        line = 1024 * 10e6 / BAUD
+        print("firmware alone, per KiB received at %d baud: UART.readinto %.0f us; RX interrupts %.0f us while "
+              "the CPU works, %.0f us while it sleeps (each wakes it): %.0f-%.0f%% of the CPU before any driver code"
+              % (BAUD, read, busy, idle, (busy + read) / line * 100, (idle + read) / line * 100))
     finally:
         if own:
             board.stop()

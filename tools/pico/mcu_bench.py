@@ -38,10 +38,16 @@ def open_socket(m, mode, port):
 
 
 class Meter:
+    """Collector off and heap counted first (both take milliseconds: bytes arriving then would
+    count as received in no time), then start() the clock."""
+
     def __init__(self):
         gc.collect()
         gc.disable()
         self.a0 = gc.mem_alloc()
+        self.start()
+
+    def start(self):
         self.s0 = stalls()
         self.b0 = busy_us()
         self.t0 = time.ticks_us()
@@ -69,11 +75,12 @@ def download(dialect, mode, port, size, baud, profile=None):
         import mcu_profile
 
         mcu_profile.install(heap=profile == "heap")
+    meter = Meter()
     s.send(b"g")
-    got = s.recv_into(buf)
+    got = s.recv_into(buf)  # the clock starts at the first bytes
     if profile:
         mcu_profile.reset()
-    meter = Meter()
+    meter.start()
     first = got
     while got < size:
         n = s.recv_into(buf)
@@ -116,8 +123,10 @@ def footprint(dialect, port, baud, sockets=4):
 
 
 def firmware_floor(baud, nbytes):
-    """What the firmware costs before any driver code: machine.UART's RX interrupt while the
-    CPU is busy, and UART.readinto, per KiB (the host streams nbytes once `ready` shows)."""
+    """What the firmware costs before any driver code, per KiB received: machine.UART's RX
+    interrupt while the CPU is busy, the same while it sleeps (each interrupt wakes the core
+    and runs the event loop's hook), and UART.readinto (the host streams nbytes once `ready`
+    shows)."""
     u = machine.UART(1, baud, rxbuf=32766)
 
     def spin(us):
@@ -131,13 +140,19 @@ def firmware_floor(baud, nbytes):
     print("ready")
     while not u.any():
         time.sleep_ms(1)
+    had = u.any()
     busy = spin(300000)
-    got = u.any()
-    irq_us = 300000 * (quiet - busy) / quiet
+    got = u.any() - had
+    irq_busy = 300000 * (quiet - busy) / quiet * 1024 / got
     buf = bytearray(4096)
     b0 = busy_us()
     n = 0
-    while u.any():
-        n += u.readinto(buf, min(u.any(), len(buf)))
-    read_us = (busy_us() - b0) & MASK
-    print("RESULT floor %.0f %.0f" % (irq_us * 1024 / got, read_us * 1024 / n))
+    target = u.any()  # what is there now: more keeps coming
+    while n < target:
+        n += u.readinto(buf, min(u.any(), len(buf), target - n))
+    read = ((busy_us() - b0) & MASK) * 1024 / n
+    had = u.any()
+    b0 = busy_us()
+    time.sleep_ms(250)
+    irq_idle = ((busy_us() - b0) & MASK) * 1024 / (u.any() - had)
+    print("RESULT floor %.0f %.0f %.0f" % (irq_busy, irq_idle, read))

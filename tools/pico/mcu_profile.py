@@ -9,7 +9,7 @@ import time
 
 _stats = {}
 _stack = []  # per active call: [children's us incl. their wrappers, children's bytes, children]
-_cost = [0]  # a wrapped call's own us, as seen by its caller
+_cost = [0, 0]  # a wrapped call's own us and bytes, as seen by its caller
 _heap = [False]
 
 
@@ -30,7 +30,7 @@ def _wrap(name, f):
             _stack.pop()
             st[0] += 1
             st[1] += time.ticks_diff(t1, t0) - frame[0] - frame[2] * _cost[0]
-            st[2] += da - frame[1]
+            st[2] += da - frame[1] - frame[2] * _cost[1]
             if _stack:
                 top = _stack[-1]
                 top[0] += time.ticks_diff(time.ticks_us(), outer)
@@ -59,6 +59,7 @@ def _calibrate(n=200):
     st = _stats.pop("(calibration)")
     _stats.pop("(noop)")
     _cost[0] = max(0, (st[1] - bare) // n)
+    _cost[1] = max(0, st[2] // n)
 
 
 def install(heap=False):
