@@ -8,7 +8,6 @@ nobody on the pseudo-terminal, and a pseudo-terminal left unread never stalls th
 once a TCP client is there (a newer client replaces an older one)."""
 from __future__ import annotations
 
-import errno
 import os
 import select
 import socket
@@ -237,9 +236,7 @@ class Line:
             except BlockingIOError:
                 # nobody reads the pty: wait for room, or for a TCP client to take over
                 select.select([], [self.master], [], 0.05)
-            except OSError as e:
-                if e.errno == errno.EINTR:
-                    continue
+            except OSError:
                 return False
         return True
 

@@ -6,7 +6,8 @@
 // RX-timeout interrupts follow the FIFO level select register, the TX interrupt fires when
 // the TX FIFO drains to its trigger level. Host bytes wait in a queue; when one is due and
 // the RX FIFO is full, a real wire would overrun: we hold it instead (as RTS would) and
-// count it in `stalls`, so a test sees the driver's speed, never a loss the runner invented.
+// count it in `stalls`, so a test sees the driver's speed, never a loss the runner invented
+// (PICO_DEBUG_STALLS=1 in the environment prints where the core was for the first ones).
 
 import { FIFO } from 'rp2040js';
 
@@ -134,8 +135,12 @@ export class PacedUART {
     this.shiftByte = this.txFifo.pull();
     this.txPending = true;
     this.txAlarm.schedule(this.frameNanos);
-    const trigger = TRIGGER[this.ifls & 7] ?? 16;
-    if (this.txFifo.itemCount <= trigger) this.uart.interruptStatus |= INT_TX;
+    // PL011: the TX interrupt is raised when the level *drops to* the trigger
+    if (this.txFifo.itemCount === this.txTrigger) this.uart.interruptStatus |= INT_TX;
+  }
+
+  get txTrigger() {
+    return this.depth === 1 ? 0 : TRIGGER[this.ifls & 7] ?? 16;
   }
 
   txDone() {
@@ -200,8 +205,7 @@ export class PacedUART {
       case DR: {
         if (this.txFifo.itemCount >= this.depth) return; // a full FIFO ignores the write
         this.txFifo.push(value & 0xff);
-        const trigger = TRIGGER[this.ifls & 7] ?? 16;
-        if (this.txFifo.itemCount > trigger) u.interruptStatus &= ~INT_TX;
+        if (this.txFifo.itemCount > this.txTrigger) u.interruptStatus &= ~INT_TX;
         if (!this.shifting && (u.ctrlRegister & CR_TXE)) this.startShift();
         this.update();
         return;
