@@ -5,7 +5,9 @@
    and upload, on CPython through pyserial.
 2. Under the micropython binary (unpaced emulator): heap bytes allocated and VM CPU time per
    received KiB, per dialect and mode.
-3. The .mpy size of the package (what goes on a board)."""
+3. The .mpy size of the package (what goes on a board).
+4. On the MCU: MicroPython's rp2 firmware in an emulated Pico (tools/bench_pico.py), CPU,
+   heap and line rate per KiB at 921600 baud, free heap and import time."""
 from __future__ import annotations
 
 import argparse
@@ -19,7 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(ROOT, "lib"), ROOT]
 
 import atmodem  # noqa: E402
-from tools import build_mpy, loopback  # noqa: E402
+from tools import bench_pico, build_mpy, loopback  # noqa: E402
 from tools.emulator import Emulator  # noqa: E402
 
 MODES = ("push", "hex", "buffer", "transparent")
@@ -148,6 +150,7 @@ def main(argv=None) -> int:
         throughput((115200, 921600), sizes)
     micropython_costs(1 << 20)
     mpy_size()
+    bench_pico.mcu_costs(32 if a.quick else 64)
     return 0
 
 

@@ -1,4 +1,8 @@
-"""python -m tools.emulator --dialect nm28|l610 [--serve HOST:PORT] [--baud N] [--log FILE]"""
+"""python -m tools.emulator --dialect nm28|l610 [--serve HOST:PORT] [--baud N] [--log FILE]
+
+Prints the pseudo-terminal's path. With --serve the line is also on a TCP port; it has one
+host at a time: while a TCP client is connected, the module's output goes to it alone (the
+pseudo-terminal gets nothing and need not be opened); otherwise to the pseudo-terminal."""
 from __future__ import annotations
 
 import argparse
@@ -19,7 +23,7 @@ def _hostport(text: str):
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m tools.emulator", description=__doc__)
     p.add_argument("--dialect", choices=sorted(DIALECTS), default="nm28")
-    p.add_argument("--serve", type=_hostport, help="also expose the line on a TCP port")
+    p.add_argument("--serve", type=_hostport, help="also expose the line on a TCP port (socket://HOST:PORT); a connected client is the line's host")
     p.add_argument("--baud", type=int, help="pace both directions at N baud 8N1")
     p.add_argument("--log", help="write the transcript to FILE")
     p.add_argument("--cert-dir", help="directory where AT+SSLCFG certificate names are looked up")

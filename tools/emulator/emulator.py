@@ -14,7 +14,11 @@ DIALECTS = {"nm28": NM28, "l610": L610}
 
 
 class Emulator:
-    """Start with `start()` (or `with`), connect a serial port to `path`, inject faults."""
+    """Start with `start()` (or `with`), connect a serial port to `path`, inject faults.
+
+    serve=(host, port) also puts the line on TCP (`serve_address`; pyserial `socket://`).
+    The line has one host at a time: while a TCP client is connected the module's output
+    goes to it alone, otherwise to the pseudo-terminal; input from either reaches the module."""
 
     def __init__(
         self,

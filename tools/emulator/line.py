@@ -1,5 +1,11 @@
 """The serial line between host and module: a raw pseudo-terminal, optionally the same
-line on a TCP port, with 8N1 baud pacing, chunking faults and a transcript."""
+line on a TCP port, with 8N1 baud pacing, chunking faults and a transcript.
+
+The line has one host at a time. While a TCP client is connected to the served port, the
+module's output goes to that client only; otherwise it goes to the pseudo-terminal. Input
+from either side reaches the module. So a served line works alone at any volume with
+nobody on the pseudo-terminal, and a pseudo-terminal left unread never stalls the module
+once a TCP client is there (a newer client replaces an older one)."""
 from __future__ import annotations
 
 import os
@@ -98,6 +104,7 @@ class Line:
         self.master, self._slave = os.openpty()
         tty.setraw(self._slave)
         tty.setraw(self.master)
+        os.set_blocking(self.master, False)  # a pty nobody reads must not stall the line
         self.path = os.ttyname(self._slave)
         self._client: Optional[socket.socket] = None
         self._server: Optional[socket.socket] = None
@@ -136,6 +143,8 @@ class Line:
                 return
             try:
                 data = os.read(self.master, 4096)
+            except BlockingIOError:
+                continue
             except OSError:
                 return
             if data:
@@ -159,10 +168,13 @@ class Line:
             try:
                 data = client.recv(4096)
             except OSError:
-                return
+                data = b""
             if not data:
-                return
+                break
             self._take_input(data)
+        if self._client is client:  # gone: the pty is the host again
+            self._client = None
+            client.close()
 
     # -- module -> host
     def write(self, data: bytes) -> None:
@@ -198,19 +210,35 @@ class Line:
                 self._cond.notify_all()
             self._tx_pacer.wait(len(part))
             self.transcript.add(">", part)
-            try:
-                os.write(self.master, part)
-            except OSError:
+            if not self._deliver(part):
                 return
-            client = self._client
-            if client is not None:
-                try:
-                    client.sendall(part)
-                except OSError:
-                    self._client = None
             self._inflight = 0
             if self.chunk_size and self.chunk_delay:
                 time.sleep(self.chunk_delay)
+
+    def _deliver(self, part: bytes) -> bool:
+        """To the connected TCP client, else to the pseudo-terminal; False once closed."""
+        view = memoryview(part)
+        while view:
+            if self._closed:
+                return False
+            client = self._client
+            if client is not None:
+                try:
+                    client.sendall(view)
+                    return True
+                except OSError:
+                    if self._client is client:
+                        self._client = None
+                    continue
+            try:
+                view = view[os.write(self.master, view) :]
+            except BlockingIOError:
+                # nobody reads the pty: wait for room, or for a TCP client to take over
+                select.select([], [self.master], [], 0.05)
+            except OSError:
+                return False
+        return True
 
     def close(self) -> None:
         self._closed = True

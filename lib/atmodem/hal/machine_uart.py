@@ -1,10 +1,19 @@
-"""Boards: machine.UART (ESP32, RP2040, ...)."""
+"""Boards: machine.UART (ESP32, RP2040, ...).
+
+What the firmware does that shapes this port (measured on MicroPython's rp2 firmware):
+- readinto(buf) with fewer bytes waiting than len(buf) waits timeout_char (at least 1 ms,
+  13 bit times) for more: we ask for exactly what any() says has arrived.
+- write() returns only once everything is in the TX ring buffer, 256 bytes by default: a
+  4 KiB payload then blocks for its whole line time while nobody reads. The default txbuf
+  here holds a payload, so write returns at once and the bytes leave under interrupts.
+- read()/readinto() give None, not 0, when nothing is there; flush() waits until the last
+  byte has left the shift register (drain)."""
 import machine
 import select
 
 
 class MachineUART:
-    def __init__(self, uart_id, baudrate=115200, tx=None, rx=None, rxbuf=4096, txbuf=None, **kw):
+    def __init__(self, uart_id, baudrate=115200, tx=None, rx=None, rxbuf=4096, txbuf=4096, **kw):
         self.baudrate = baudrate
         args = dict(kw)
         args["baudrate"] = baudrate
@@ -13,7 +22,7 @@ class MachineUART:
             args["tx"] = machine.Pin(tx) if isinstance(tx, int) else tx
         if rx is not None:
             args["rx"] = machine.Pin(rx) if isinstance(rx, int) else rx
-        if txbuf is not None:
+        if txbuf:
             args["txbuf"] = txbuf
         self.uart = machine.UART(uart_id, **args)
         try:
@@ -35,9 +44,10 @@ class MachineUART:
             flush()
 
     def readinto(self, buf):
-        if not self.uart.any():
+        n = self.uart.any()
+        if not n:
             return 0
-        return self.uart.readinto(buf) or 0
+        return self.uart.readinto(buf, min(n, len(buf))) or 0
 
     def wait(self, timeout_ms):
         if self.poller is not None:

@@ -1,0 +1,160 @@
+"""What atmodem costs on a microcontroller: ./run python -m tools.bench_pico [--size KiB]
+
+Runs on MicroPython's own rp2 firmware in an emulated Raspberry Pi Pico (tools/pico), the
+module emulated at 921600 baud on UART1. Figures are the Pico's (125 MHz, emulated cycles):
+per KiB received (download) and sent (upload), in the default, push and transparent modes,
+the microseconds of CPU (the core not sleeping: interrupts included), the share of the CPU
+that is while the line runs, heap allocated, and throughput as a fraction of the line rate;
+then free heap after import + a started modem + 4 sockets, and the import time."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Dict, List, Optional, Tuple
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [os.path.join(ROOT, "lib"), ROOT]
+
+from tools import loopback  # noqa: E402
+from tools.emulator import Emulator  # noqa: E402
+from tools.pico import Pico, flash  # noqa: E402
+
+BAUD = 921600
+MODES = ("default", "push", "transparent")
+DIALECTS = ("nm28", "l610")
+
+
+def image() -> bytes:
+    here = os.path.join(ROOT, "tools", "pico")
+    return flash.image(flash.with_modules([os.path.join(here, "mcu_bench.py"), os.path.join(here, "mcu_profile.py")]))
+
+
+def on_board(pico: Pico, dialect: str, call: str, port: int, baud: int = BAUD) -> List[str]:
+    """mcu_bench.<call> after a soft reset, UART1 wired to a fresh emulated module: its
+    RESULT line's fields."""
+    return [line.split()[1:] for line in board_output(pico, dialect, call, port, baud).splitlines()
+            if line.startswith("RESULT")][0]
+
+
+def board_output(pico: Pico, dialect: str, call: str, port: int, baud: int = BAUD) -> str:
+    with Emulator(dialect, baud=baud, serve=("127.0.0.1", 0), async_delay=0.005, guard_time=0.2) as emu:
+        addr = emu.serve_address
+        assert addr is not None
+        pico.repl.soft_reset()
+        with pico.wire(1, (addr[0], addr[1])):
+            return pico.repl.exec("import mcu_bench\nmcu_bench.%s" % call % port, timeout=600)
+
+
+def import_ms(pico: Pico) -> float:
+    pico.repl.soft_reset()
+    out = pico.repl.exec("import time\nt = time.ticks_us()\nimport atmodem\nprint(time.ticks_diff(time.ticks_us(), t))")
+    return int(out.split()[-1]) / 1000
+
+
+def firmware_floor(pico: Pico, nbytes: int = 60000) -> Tuple[float, float, float]:
+    """mcu_bench.firmware_floor with the host streaming straight into UART1."""
+    import socket
+    import threading
+
+    pico.repl.soft_reset()
+    host = socket.create_connection(pico.address("uart1"))
+
+    seen = bytearray()
+
+    def stream(chunk: bytes) -> None:
+        seen.extend(chunk)
+        if b"ready" in seen and not sent:
+            sent.append(1)
+            threading.Thread(target=host.sendall, args=(bytes(nbytes),), daemon=True).start()
+
+    sent: List[int] = []
+    try:
+        out = pico.repl.exec("import mcu_bench\nmcu_bench.firmware_floor(%d, %d)" % (BAUD, nbytes), 60, stream)
+    finally:
+        host.close()
+    fields = [line.split() for line in out.splitlines() if line.startswith("RESULT")][0]
+    return float(fields[2]), float(fields[3]), float(fields[4])
+
+
+def rows(size: int, pico: Pico, baud: int = BAUD, dialects=DIALECTS, modes=MODES) -> List[Tuple[str, str, str, List[str]]]:
+    result = []
+    for dialect in dialects:
+        for mode in modes:
+            with loopback.source_server(size) as src:
+                down = on_board(pico, dialect, "download(%r, %r, %%d, %d, %d)" % (dialect, mode, size, baud), src.port, baud)
+            with loopback.SinkServer() as sink:
+                up = on_board(pico, dialect, "upload(%r, %r, %%d, %d, %d)" % (dialect, mode, size, baud), sink.port, baud)
+            for row in ((dialect, mode, "down", down), (dialect, mode, "up", up)):
+                print_row(*row)
+                result.append(row)
+    return result
+
+
+def print_row(dialect: str, mode: str, direction: str, r: List[str]) -> None:
+    actual, _, us, share, heap, frac, stalls = r
+    name = mode if mode == actual else "%s (%s)" % (mode, actual)
+    note = "" if stalls == "0" else "  %s overruns" % stalls
+    print("%-6s %-16s %-4s %10s %9.0f%% %11s %10s%s" % (dialect, name, direction, us, float(share) * 100, heap, frac, note), flush=True)
+
+
+def mcu_costs(size_kib: int = 64, pico: Optional[Pico] = None) -> None:
+    """The MCU rows of tools.bench."""
+    size = size_kib * 1024
+    print("\nMCU: MicroPython 1.28 rp2 firmware on an emulated Pico (RP2040, 125 MHz), UART1 at %d baud, "
+          "%d KiB per row (figures in Pico time)" % (BAUD, size_kib))
+    print("%-6s %-16s %-4s %10s %10s %11s %10s" % ("module", "mode", "dir", "CPU us/KiB", "CPU share", "heap B/KiB", "line rate"))
+    own = pico is None
+    board = Pico(image=image()).start() if pico is None else pico
+    try:
+        rows(size, board)
+        free: Dict[str, int] = {}
+        for dialect in DIALECTS:
+            with loopback.echo_server() as echo:
+                free[dialect] = int(on_board(board, dialect, "footprint(%r, %%d, %d)" % (dialect, BAUD), echo.port)[1])
+        print("free heap after import atmodem + start + attach + 4 sockets: %s"
+              % ", ".join("%d bytes (%s)" % (v, k.upper()) for k, v in free.items()))
+        print("import atmodem: %.0f ms" % import_ms(board))
+        busy, idle, read = firmware_floor(board)
+        line = 1024 * 10e6 / BAUD
+        print("firmware alone, per KiB received at %d baud: UART.readinto %.0f us; RX interrupts %.0f us while "
+              "the CPU works, %.0f us while it sleeps (each wakes it): %.0f-%.0f%% of the CPU before any driver code"
+              % (BAUD, read, busy, idle, (busy + read) / line * 100, (idle + read) / line * 100))
+    finally:
+        if own:
+            board.stop()
+
+
+def profile(size_kib: int, cases=(("nm28", "push"), ("l610", "push"), ("nm28", "transparent")), top: int = 12) -> None:
+    """Where the cycles and the heap go while receiving (tools/pico/mcu_profile.py): one run
+    timing each function, one counting its heap (per call)."""
+    size = size_kib * 1024
+    with Pico(image=image()) as board:
+        for dialect, mode in cases:
+            runs = {}
+            for kind in ("time", "heap"):
+                with loopback.source_server(size) as src:
+                    out = board_output(board, dialect, "download(%r, %r, %%d, %d, %d, %r)" % (dialect, mode, size, BAUD, kind), src.port)
+                runs[kind] = {f[1]: f[2:] for f in (line.split() for line in out.splitlines()) if f[0] == "PROFILE"}
+            print("\nprofile: %s %s download at %d baud, per KiB received (Pico time; heap from a second run)" % (dialect, mode, BAUD))
+            print("%-34s %9s %12s %12s %12s" % ("function", "calls", "self us", "self B/call", "self B"))
+            rows = sorted(runs["time"].items(), key=lambda kv: -float(kv[1][1]))
+            for name, (calls, us, _) in rows[:top]:
+                per_call = float(runs["heap"].get(name, ["0", "0", "0"])[2])
+                print("%-34s %9s %12s %12.0f %12.0f" % (name, calls, us, per_call, per_call * float(calls)))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--size", type=int, default=64, help="KiB per row (default 64)")
+    p.add_argument("--profile", action="store_true", help="per-function cycles and heap while receiving")
+    a = p.parse_args(argv)
+    if a.profile:
+        profile(a.size)
+    else:
+        mcu_costs(a.size)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

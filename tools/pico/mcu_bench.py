@@ -1,0 +1,158 @@
+"""On the emulated Pico (tools/bench_pico.py puts it in /lib): what atmodem costs on the MCU.
+Times are the Pico's: time.ticks_us follows emulated cycles, and the runner's probe
+registers count the cycles the core executed (busy, interrupts included) apart from the
+time it slept in WFI/WFE. Heap: gc.mem_alloc with the collector off during the transfer.
+
+Each function prints one line starting with RESULT."""
+import gc
+import time
+
+import machine
+
+import atmodem
+
+PROBE = 0x40068000
+MASK = 0xFFFFFFFF
+
+
+def busy_us():
+    return machine.mem32[PROBE + 4]
+
+
+def stalls():
+    return machine.mem32[PROBE + 16]
+
+
+def modem(dialect, baud):
+    m = atmodem.Modem(atmodem.hal.open_serial(1, baud), dialect=dialect, guard_ms=250)
+    m.start()
+    m.attach(apn="cmnet")
+    return m
+
+
+def open_socket(m, mode, port):
+    s = m.socket() if mode == "default" else m.socket(mode=mode)
+    s.settimeout(30)
+    s.connect(("127.0.0.1", port))
+    return s
+
+
+class Meter:
+    """Collector off and heap counted first (both take milliseconds: bytes arriving then would
+    count as received in no time), then start() the clock."""
+
+    def __init__(self):
+        gc.collect()
+        gc.disable()
+        self.a0 = gc.mem_alloc()
+        self.start()
+
+    def start(self):
+        self.s0 = stalls()
+        self.b0 = busy_us()
+        self.t0 = time.ticks_us()
+
+    def result(self, nbytes, baud, mode):
+        t1 = time.ticks_us()
+        b1 = busy_us()
+        a1 = gc.mem_alloc()
+        gc.enable()
+        elapsed = time.ticks_diff(t1, self.t0)
+        busy = (b1 - self.b0) & MASK
+        kib = nbytes / 1024
+        line = nbytes * 10 * 1000000 / baud  # us the bytes take on the wire, 8N1
+        print("RESULT %s %d %.0f %.3f %.0f %.3f %d" % (
+            mode, nbytes, busy / kib, busy / elapsed, (a1 - self.a0) / kib, line / elapsed,
+            (stalls() - self.s0) & MASK))
+
+
+def download(dialect, mode, port, size, baud, profile=None):
+    """size bytes from a source server; the clock starts at the first bytes."""
+    m = modem(dialect, baud)
+    s = open_socket(m, mode, port)
+    buf = bytearray(4096)
+    if profile:
+        import mcu_profile
+
+        mcu_profile.install(heap=profile == "heap")
+    meter = Meter()
+    s.send(b"g")
+    got = s.recv_into(buf)  # the clock starts at the first bytes
+    if profile:
+        mcu_profile.reset()
+    meter.start()
+    first = got
+    while got < size:
+        n = s.recv_into(buf)
+        if not n:
+            break
+        got += n
+    meter.result(got - first, baud, s.mode)
+    if profile:
+        mcu_profile.report((got - first) / 1024)
+        return  # closing through the wrappers could exceed the stack: the caller resets
+    s.close()
+    m.close()
+
+
+def upload(dialect, mode, port, size, baud):
+    """size bytes to a sink server, until the last one has left the UART."""
+    m = modem(dialect, baud)
+    s = open_socket(m, mode, port)
+    data = bytes(range(256)) * 16
+    meter = Meter()
+    sent = 0
+    while sent < size:
+        s.sendall(data)
+        sent += len(data)
+    m.uart.drain()
+    meter.result(sent, baud, s.mode)
+    s.close()
+    m.close()
+
+
+def footprint(dialect, port, baud, sockets=4):
+    """Free heap after `import atmodem` + a started, attached modem + open sockets."""
+    m = modem(dialect, baud)
+    socks = [open_socket(m, "default", port) for _ in range(sockets)]
+    gc.collect()
+    print("RESULT footprint %d" % gc.mem_free())
+    for s in socks:
+        s.close()
+    m.close()
+
+
+def firmware_floor(baud, nbytes):
+    """What the firmware costs before any driver code, per KiB received: machine.UART's RX
+    interrupt while the CPU is busy, the same while it sleeps (each interrupt wakes the core
+    and runs the event loop's hook), and UART.readinto (the host streams nbytes once `ready`
+    shows)."""
+    u = machine.UART(1, baud, rxbuf=32766)
+
+    def spin(us):
+        n = 0
+        t = time.ticks_us()
+        while time.ticks_diff(time.ticks_us(), t) < us:
+            n += 1
+        return n
+
+    quiet = spin(300000)
+    print("ready")
+    while not u.any():
+        time.sleep_ms(1)
+    had = u.any()
+    busy = spin(300000)
+    got = u.any() - had
+    irq_busy = 300000 * (quiet - busy) / quiet * 1024 / got
+    buf = bytearray(4096)
+    b0 = busy_us()
+    n = 0
+    target = u.any()  # what is there now: more keeps coming
+    while n < target:
+        n += u.readinto(buf, min(u.any(), len(buf), target - n))
+    read = ((busy_us() - b0) & MASK) * 1024 / n
+    had = u.any()
+    b0 = busy_us()
+    time.sleep_ms(250)
+    irq_idle = ((busy_us() - b0) & MASK) * 1024 / (u.any() - had)
+    print("RESULT floor %.0f %.0f %.0f" % (irq_busy, irq_idle, read))
