@@ -205,12 +205,18 @@ def test_one_byte_chunks_with_delays(emulator, dialect, mode):
     m.close()
 
 
-@pytest.mark.parametrize("hold,fails", [(10, False), (40, True)])
+def test_flow_wait_is_the_manuals_thirty_seconds(emulator):
+    assert atmodem.Modem(object()).flow_wait_ms == 30000  # [seed: 30 s]
+
+
+@pytest.mark.parametrize("hold,fails", [(2, False), (8, True)])
 def test_flow_control_held_off(emulator, dialect, hold, fails):
-    """Held 10 s: the sender pauses and every byte arrives. Held 40 s: after the manual's
-    30 s without room the socket is closed with an error and the sink has a prefix."""
+    """With the flow wait at 4 s (the manual's is 30): held 2 s, the sender pauses and every
+    byte arrives; held 8 s, after 4 s without room the socket is closed with an error and
+    the sink has a prefix."""
     emu = emulator(dialect)
     m = modem(emu, dialect)
+    m.flow_wait_ms = 4000
     data = os.urandom(60_000)
     with RecordingSink() as sink:
         s = m.socket()
@@ -224,13 +230,13 @@ def test_flow_control_held_off(emulator, dialect, hold, fails):
         if fails:
             with pytest.raises(OSError) as e:
                 s.sendall(data[1000:])
-            assert 29 < time.monotonic() - t0 < 40
-            assert "30 s" in str(e.value) and "connection closed" in str(e.value)
+            assert 3.5 < time.monotonic() - t0 < 8
+            assert "4 s" in str(e.value) and "connection closed" in str(e.value)
             time.sleep(0.3)
             assert data.startswith(bytes(sink.data)) and len(sink.data) <= 1000 + getattr(e.value, "sent")
         else:
             s.sendall(data[1000:])
-            assert hold - 1 < time.monotonic() - t0 < 30
+            assert hold - 1 < time.monotonic() - t0 < 4
             assert sink.wait(len(data), 10) and bytes(sink.data) == data
     m.close()
 

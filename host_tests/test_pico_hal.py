@@ -75,16 +75,17 @@ def test_wait_wakes_when_a_byte_arrives(board):
 
 
 def test_write_returns_while_the_bytes_leave_and_drain_waits_for_the_last(board):
-    """With the firmware's 256-byte default TX buffer a 4 KiB write blocks for its whole line
-    time (44 ms at 921600), during which the driver reads nothing; the port's TX buffer
-    takes it at once. drain() (UART.flush) returns once the last byte has left."""
+    """With the firmware's 256-byte default TX buffer a 2 KiB payload (the largest a send
+    command carries) blocks for its whole line time (22 ms at 921600), during which the
+    driver reads nothing; the port's TX buffer takes it at once. drain() (UART.flush)
+    returns once the last byte has left."""
     pico, host = board
-    w, d = values(pico, "timed(p.write, bytes(4096))[1], timed(p.drain)[1]")
+    w, d = values(pico, "timed(p.write, bytes(2048))[1], timed(p.drain)[1]")
     got = b""
     host.settimeout(5)
-    while len(got) < 4096:
+    while len(got) < 2048:
         got += host.recv(65536)
-    assert got == bytes(4096)
-    line_us = 4096 * 10 * 1e6 / 921600
+    assert got == bytes(2048)
+    line_us = 2048 * 10 * 1e6 / 921600
     assert w < 8000, "write blocked %d us" % w
     assert w + d >= line_us * 0.95, "drain returned before the bytes could have left"

@@ -2,7 +2,8 @@
 
 1. Throughput per dialect and mode as a fraction of the UART line rate (8N1: baud/10 bytes
    per second each way), emulator paced at 115200 and 921600 baud, download (module to host)
-   and upload, on CPython through pyserial.
+   and upload, on CPython through pyserial; buffer is the default mode.
+   Push back-pressure: holds and the largest burst after asking the module to hold.
 2. Under the micropython binary (unpaced emulator): heap bytes allocated and VM CPU time per
    received KiB, per dialect and mode.
 3. The .mpy size of the package (what goes on a board).
@@ -28,8 +29,9 @@ MODES = ("push", "hex", "buffer", "transparent")
 TLS_MODES = ("push", "buffer", "transparent")
 
 
-def modem_on(emu, dialect):
-    m = atmodem.Modem(atmodem.hal.open_serial(emu.path), dialect=dialect, guard_ms=250)
+def modem_on(emu, dialect, baud=115200):
+    """The port at the emulator's pace: the driver times its reads by the baud rate."""
+    m = atmodem.Modem(atmodem.hal.open_serial(emu.path, baudrate=baud), dialect=dialect, guard_ms=250)
     m.start()
     m.attach(apn="cmnet")
     return m
@@ -94,13 +96,41 @@ def throughput(bauds, sizes):
             for dialect, mode, use_tls in rows:
                 with Emulator(dialect, baud=baud, async_delay=0.005, guard_time=0.2, cert_dir=cert_dir) as emu:
                     emu.wait_idle()
-                    m = modem_on(emu, dialect)
+                    m = modem_on(emu, dialect, baud)
                     line = baud / 10
                     d = download(m, mode, size, tls if use_tls else None) / line
                     u = upload(m, mode, size, tls if use_tls else None) / line
                     m.close()
-                name = mode + (" TLS" if use_tls else "")
+                name = mode + (" (default)" if mode == "buffer" else "") + (" TLS" if use_tls else "")
                 print("%-6s %-7d %-16s %10.3f %10.3f" % (dialect, baud, name, d, u), flush=True)
+
+
+def backpressure(bauds, size=256 * 1024):
+    """Push mode asks the module to hold when a socket's ring passes its high-water mark.
+    A program writes size bytes to an echo server before reading any back; the largest
+    burst is what arrived between asking the module to hold and its OK."""
+    print("\npush back-pressure: %d KiB written to an echo server before reading, default 4096-byte ring"
+          " (high-water mark %d)" % (size // 1024, atmodem.inbox.Inbox(None, True, 4096).hw))
+    print("%-6s %-7s %8s %8s %12s %7s" % ("module", "baud", "intact", "holds", "max burst B", "lost B"))
+    for baud in bauds:
+        for dialect in ("nm28", "l610"):
+            with loopback.echo_server() as echo, Emulator(dialect, baud=baud, async_delay=0.005) as emu:
+                emu.wait_idle()
+                m = modem_on(emu, dialect, baud)
+                s = m.socket(mode="push")
+                s.settimeout(120)
+                s.connect(("127.0.0.1", echo.port))
+                data = os.urandom(size)
+                for i in range(0, size, 4096):
+                    s.sendall(data[i : i + 4096])
+                try:
+                    ok = s.read(size) == data
+                except OSError:
+                    ok = False
+                ib = s.inbox
+                print("%-6s %-7d %8s %8d %12d %7d" % (dialect, baud, ok, ib.holds, ib.max_burst, max(0, ib.lost - 1)), flush=True)
+                s.close()
+                m.close()
 
 
 def micropython_costs(size):
@@ -131,13 +161,13 @@ def mpy_size():
     total = sum(sizes.values())
     print("\npackage for a board (.mpy, bytecode, all files but the CPython and unix ports): %d bytes (%.1f KiB)"
           % (total, total / 1024))
-    optional = ("aio.mpy", "tls.mpy", "recovery.mpy", "reconnect.mpy", "socket_module.mpy")
+    optional = ("aio.mpy", "tls.mpy", "recovery.mpy", "reconnect.mpy", "socket_module.mpy", "datamode.mpy")
     for dialect, other in (("nm28", "l610"), ("l610", "nm28")):
         used = sum(v for k, v in sizes.items() if not k.endswith(("dialects/%s.mpy" % other,) + optional))
         print("loaded by `import atmodem` + a socket with the %s dialect: %d bytes (%.1f KiB)"
               % (dialect.upper(), used, used / 1024))
     extra = sum(v for k, v in sizes.items() if k.endswith(optional))
-    print("loaded on first use (TLS, Recovery, Reconnecting, sockets(), aio): %d bytes" % extra)
+    print("loaded on first use (TLS, Recovery, Reconnecting, sockets(), aio, transparent mode): %d bytes" % extra)
 
 
 def main(argv=None) -> int:
@@ -148,6 +178,7 @@ def main(argv=None) -> int:
     sizes = {115200: 16384, 921600: 131072} if a.quick else {115200: 49152, 921600: 393216}
     if not a.skip_throughput:
         throughput((115200, 921600), sizes)
+        backpressure((115200, 921600), 64 * 1024 if a.quick else 256 * 1024)
     micropython_costs(1 << 20)
     mpy_size()
     bench_pico.mcu_costs(32 if a.quick else 64)

@@ -98,7 +98,7 @@ class Writer:
         return self.s.peer if name == "peername" else default
 
 
-async def open_connection(modem, host, port, mode="buffer", tls=None, rxbuf=8192, timeout=30):
+async def open_connection(modem, host, port, mode=None, tls=None, rxbuf=8192, timeout=30):
     s = modem.socket(mode=mode, tls=tls, rxbuf=rxbuf)
     s.settimeout(timeout)
     s.connect((host, port))

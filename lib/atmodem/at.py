@@ -178,6 +178,10 @@ class Engine:
         else:
             target.rx_end()
 
+    def need(self):
+        """Bytes of the current payload still to come (0 between payloads)."""
+        return self._need
+
     def receiving(self):
         """The target of a payload that is not complete yet (None between payloads)."""
         return self._target if self._need else None

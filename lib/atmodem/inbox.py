@@ -7,7 +7,7 @@ from .at import Target
 from .errors import ENOBUFS, ModemError
 from .ring import Ring
 
-BURST = 3072  # bytes pushed after the decision to hold, before the module obeys (bench)
+BURST = 4096  # twice the most pushed after deciding to hold, before the module obeyed (bench)
 
 
 class Inbox(Target):
@@ -20,6 +20,7 @@ class Inbox(Target):
         # the decision and the module obeying, up to BURST more bytes arrive (measured:
         # README, "Socket modes"); they fit in cap - hw, the rest waits in the UART.
         self.hw = max(cap // 4, cap - BURST)
+        self.holds = 0  # times the module was asked to hold (push mode)
         self.lw = cap // 8
         self.dgrams = []
         self.dbytes = 0
@@ -79,8 +80,11 @@ class Inbox(Target):
             self._stage += mv[i : i + n]
             return n
         ring = self.ring
+        waiting = ring.count
         took = ring.write(mv, i, n)
-        if not self.want_hold and ring.count >= self.hw:
+        # Hold when data lands on data the program has not taken and the ring is past hw:
+        # the program is behind. (A batch landing in an empty ring is a program keeping up.)
+        if waiting and not self.want_hold and ring.count >= self.hw:
             self.sock.hold_changed(True)
         return took
 

@@ -4,6 +4,7 @@ the prompt, its deadline), and when the last written byte will have left the wir
 from .errors import ATTimeout
 
 TX_BUFFERED = 16384  # bytes a UART path can still hold after write() returned (tty, USB bridge)
+BATCH = 2048  # bytes of a payload worth waiting for before reading (see batch_ms)
 
 
 class Line:
@@ -17,7 +18,9 @@ class Line:
         self.off = 0  # buf[off:end] came from the port and is not consumed yet
         self.end = 0
         self.last_write = clock.ticks_ms()
+        self.bps = getattr(port, "baudrate", 0)
         self.cmd = None  # the command in flight (also engine.pending)
+        self._pending = getattr(port, "pending", None)  # bound once: no allocation per call
         self.timeouts = 0
 
     # ---------------------------------------------------------------- output
@@ -30,7 +33,7 @@ class Line:
         # the module's, counted from then. Ports that can drain() say it exactly instead.
         clock = self.clock
         now = clock.ticks_ms()
-        bps = getattr(self.port, "baudrate", 0)
+        bps = self.bps
         if not bps:
             self.last_write = now
             return
@@ -83,6 +86,27 @@ class Line:
         else:
             self.off = i
         return i > off
+
+    def batch_ms(self):
+        """How long to let the UART gather more of a payload before reading it: one read of
+        a kilobyte costs what one of a few bytes does (and allocates as much), so while a
+        known amount is on its way and the port can say how much has arrived, wait for it.
+        0: read now."""
+        pending = self._pending
+        if pending is None:
+            return 0
+        need = self.engine.need()  # only a payload says how much is on its way (data mode
+        if not need:  # does not: a short reply there must not wait for more)
+            return 0
+        want = min(need, BATCH, len(self.buf) - self.end)
+        have = pending()
+        bps = self.bps
+        if have >= want or not bps:
+            return 0
+        # A millisecond early: a sleep overshoots, and the end of a read's answer is what
+        # the next command waits for.
+        ms = (want - have) * 10000 // bps - 1
+        return ms if ms > 0 else 0
 
     def spill(self):
         """A flow waits for an answer behind data whose socket is full and cannot drain:

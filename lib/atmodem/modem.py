@@ -3,7 +3,6 @@ flows. `run(flow)` is the blocking runner: it carries out each step a flow yield
 the line while it waits; atmodem.aio drives the same flows from an asyncio task."""
 from .at import Command, Engine
 from .compat import Clock
-from .datamode import DataMode
 from .dialects.base import Dialect, check_port, check_text
 from .errors import EBUSY, EINVAL, ENETDOWN, ECONNRESET, EBADF, ATError, ATTimeout, LinkError, ModemError
 from .flow import DRAIN, Until, Write, _never
@@ -32,11 +31,19 @@ def wait_s(ms):
 
 class Modem:
     def __init__(self, uart, dialect=None, clock=None, trace=None, rxbuf=2048, guard_ms=1000,
-                 power=None, auto_reattach=False):
+                 power=None, auto_reattach=False, default_mode=None):
         if not isinstance(rxbuf, int) or not 64 <= rxbuf <= 65536:
             raise ValueError("rxbuf must be an int of 64-65536 bytes, got %r" % (rxbuf,))
         self.uart = uart
         self.clock = clock or Clock()
+        # The module holds received data (buffer) unless the UART has RTS/CTS: then pushed
+        # data is lossless too (the UART stops the module, and push sockets ask it to hold
+        # when their ring fills), and it keeps the line busy (README, "Socket modes").
+        if default_mode is None:
+            default_mode = "push" if getattr(uart, "flow_control", False) else "buffer"
+        if default_mode not in ("buffer", "push"):
+            raise ValueError("default_mode must be 'buffer' or 'push', not %r" % (default_mode,))
+        self.default_mode = default_mode
         self.want_dialect = dialect
         if dialect is not None:
             dialect_class(dialect)  # a bad name fails here, before any I/O
@@ -64,8 +71,17 @@ class Modem:
         self.rebooted = False  # seen a reset: bring the module back before the next call
         self.attach_args = None
         self.data_sock = None  # the socket whose bytes the UART carries (transparent mode)
-        self.data = DataMode(self)
+        self._data = None  # datamode.DataMode, loaded with the first transparent socket
         self.waiting = 0  # flows waiting for the line: the pump issues nothing meanwhile
+
+    @property
+    def data(self):
+        """Data (transparent) mode: datamode.py, loaded when first needed."""
+        if self._data is None:
+            from .datamode import DataMode
+
+            self._data = DataMode(self)
+        return self._data
 
     @property
     def trace(self):
@@ -160,6 +176,10 @@ class Modem:
     def poll(self, timeout_ms=0):
         """Feed the engine what the UART has, finish and start commands; wait up to
         timeout_ms for input. True when something was consumed."""
+        if timeout_ms > 0:
+            gather = self.line.batch_ms()
+            if gather:
+                self.clock.sleep_ms(min(gather, timeout_ms))
         if self._service():
             return True
         if timeout_ms <= 0:
@@ -188,8 +208,10 @@ class Modem:
         return got
 
     def kick(self):
-        """The program made room (or wants data): let the pump issue the next read now."""
-        self._service()
+        """The program made room (or wants data): let the pump issue the next read now
+        (unless a payload is still arriving: the next wait reads it whole)."""
+        if not self.line.batch_ms():
+            self._service()
 
     def wait_for(self, pred, timeout_ms, what):
         self.until(pred, timeout_ms, what)
@@ -325,8 +347,10 @@ class Modem:
         self.state = "registered"
 
     # ---------------------------------------------------------------- sockets
-    def socket(self, type=SOCK_STREAM, mode="buffer", tls=None, rxbuf=4096, af=AF_INET):
+    def socket(self, type=SOCK_STREAM, mode=None, tls=None, rxbuf=4096, af=AF_INET):
         self._check_open()
+        if mode is None:
+            mode = self.default_mode
         if not self.started:
             raise ModemError(EINVAL, "call modem.start() (or attach()) before opening sockets")
         if tls is not None and not hasattr(self.dialect, "TLS"):
@@ -359,6 +383,7 @@ class Modem:
         return self.run(table.reconcile(self))
 
     def close(self):
+        """Close every socket, let a command in flight finish, and release the UART."""
         if self.closed:
             return
         try:
@@ -367,6 +392,8 @@ class Modem:
                     s.close()
                 except OSError:
                     pass
+            self.waiting += 1  # the pump issues nothing more
+            self.until(self.line.idle, 5000)
         finally:
             self.closed = True
             self.line.close()

@@ -6,6 +6,9 @@ the socket can take, so its answer always has a home; the next read goes out as 
 the last one is in and there is room, before the program asks."""
 
 
+from .socket import OPEN, OPENING
+
+
 class Pump:
     def __init__(self, modem):
         self.m = modem
@@ -45,8 +48,8 @@ class Pump:
         for _ in range(len(q)):
             s = q[0]
             ib = s.inbox
-            if not ib.readable or s.id not in d.socks or d.socks[s.id] is not s:
-                q.pop(0)
+            if not ib.readable or not OPENING <= s.state <= OPEN or d.socks.get(s.id) is not s:
+                q.pop(0)  # nothing held, or being closed: what it held goes with it
                 continue
             q.append(q.pop(0))  # round robin
             room = ib.room()

@@ -8,7 +8,7 @@ class Reconnecting:
     else a new one, attaching first when the bearer is down, with exponential backoff
     between failed attempts, and the recovery ladder after `recover_after` failures."""
 
-    def __init__(self, modem, address, mode="push", tls=None, apn=None, user=None,
+    def __init__(self, modem, address, mode=None, tls=None, apn=None, user=None,
                  password=None, timeout=10, backoff_ms=1000, max_backoff_ms=60000,
                  recovery=None, recover_after=5, attempts=None):
         self.m = modem

@@ -97,6 +97,8 @@ class Socket(StreamBase):
     def hold_changed(self, on):
         """Push mode: ask the module to hold our data (on) or to push it again."""
         self.inbox.want_hold = on
+        if on:
+            self.inbox.holds += 1
         self._m.pump.switch_due()
 
     def data_mode_ended(self):

@@ -16,7 +16,7 @@ class SocketModule:
         self.modem = modem
         self.timeout = None  # default for new sockets, like socket.setdefaulttimeout
 
-    def socket(self, af=AF_INET, type=SOCK_STREAM, proto=0, mode="buffer", tls=None, rxbuf=4096):
+    def socket(self, af=AF_INET, type=SOCK_STREAM, proto=0, mode=None, tls=None, rxbuf=4096):
         s = self.modem.socket(type, mode=mode, tls=tls, rxbuf=rxbuf, af=af)
         s.settimeout(self.timeout)
         return s

@@ -24,30 +24,37 @@ OUT_LIMIT = 16384
 class Pacer:
     """Holds a byte stream to N baud, 10 bits a byte, against the wall clock.
 
-    While the line stays busy, sleep overshoot is paid back (the schedule is kept), so a
-    long transfer runs at the line rate; after the line was idle the schedule restarts at
-    now, so idle time is never banked into a burst faster than a real UART."""
+    A chunk goes out when the line is free, as a UART starts sending at once, and keeps the
+    line busy for its line time: the next waits for that. Chunks are about 1 ms of line time,
+    so a receiver sees bytes at most that much early. While the line stays busy, sleep
+    overshoot is paid back (the schedule is kept, with a little catch-up), so a long
+    transfer runs at the line rate; after the line was idle the schedule restarts at now,
+    so idle time is never banked into a burst faster than a real UART."""
 
     def __init__(self, baud: Optional[int]):
         self.baud = baud
         self._next = 0.0
 
     def idle(self) -> None:
-        self._next = 0.0
+        """The sender has nothing queued. The schedule stands: what went out last is still
+        on the wire until its line time is over; after that the line is free at once."""
 
     def wait(self, nbytes: int) -> None:
+        """Until the line is free for the next nbytes (then send them at once)."""
         if not self.baud:
             return
         now = time.monotonic()
-        start = self._next if self._next else now
-        self._next = max(start, now - 0.05) + nbytes * 10.0 / self.baud
-        delay = self._next - now
-        if delay > 0.0005:
-            time.sleep(delay)
+        if self._next > now:
+            if self._next - now > 0.0002:
+                time.sleep(self._next - now)
+            start = self._next  # a late wake-up is made up on the next chunk
+        else:
+            start = now  # the line was free: idle time is never banked
+        self._next = start + nbytes * 10.0 / self.baud
 
     def slice(self) -> int:
-        """Bytes to move at once: about 5 ms of line time."""
-        return max(16, self.baud // 2000) if self.baud else 65536
+        """Bytes to move at once: about 1 ms of line time."""
+        return max(16, self.baud // 10000) if self.baud else 65536
 
 
 class Transcript:

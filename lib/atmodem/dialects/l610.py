@@ -298,6 +298,7 @@ class L610(Dialect):
         self.fmt_switching = True
         for s in self.socks.values():
             s.inbox.burst = 0
+            s.inbox.switching = True  # every socket follows: count what lands meanwhile
         c = Background(b'AT+GTSET="IPRFMT",%d' % want, self)
         c.want = want
         return c
@@ -309,6 +310,8 @@ class L610(Dialect):
                 self.set_fmt(c.want)
             return
         self.fmt_switching = False
+        for s in self.socks.values():
+            s.inbox.switching = False
         if c.ok():
             self.set_fmt(c.want)
             if c.want == 5:

@@ -1,8 +1,9 @@
 """Ports: the UART as atmodem needs it, on every runtime.
 
 A port has write(data) (all of it), readinto(buf) -> int (non-blocking, 0 when nothing),
-wait(timeout_ms) -> bool (until readable), close(), baudrate (0 if unknown), and optionally
-drain() (until everything written has left)."""
+wait(timeout_ms) -> bool (until readable), close(), baudrate (0 if unknown), flow_control
+(RTS/CTS on: the module waits rather than overrun us), and optionally drain() (until
+everything written has left) and pending() (bytes waiting to be read)."""
 import sys
 
 from . import pins  # atmodem.hal.pins.Power after `import atmodem` alone (it imports nothing)

@@ -4,8 +4,9 @@ What the firmware does that shapes this port (measured on MicroPython's rp2 firm
 - readinto(buf) with fewer bytes waiting than len(buf) waits timeout_char (at least 1 ms,
   13 bit times) for more: we ask for exactly what any() says has arrived.
 - write() returns only once everything is in the TX ring buffer, 256 bytes by default: a
-  4 KiB payload then blocks for its whole line time while nobody reads. The default txbuf
-  here holds a payload, so write returns at once and the bytes leave under interrupts.
+  2 KiB payload then blocks for its whole line time while nobody reads. The default txbuf
+  here holds the largest command payload (2048 bytes and the command line), so write
+  returns at once and the bytes leave under interrupts. The buffers come from the heap.
 - read()/readinto() give None, not 0, when nothing is there; flush() waits until the last
   byte has left the shift register (drain)."""
 import machine
@@ -13,7 +14,7 @@ import select
 
 
 class MachineUART:
-    def __init__(self, uart_id, baudrate=115200, tx=None, rx=None, rxbuf=4096, txbuf=4096, **kw):
+    def __init__(self, uart_id, baudrate=115200, tx=None, rx=None, rxbuf=4096, txbuf=2560, **kw):
         self.baudrate = baudrate
         args = dict(kw)
         args["baudrate"] = baudrate
@@ -25,6 +26,11 @@ class MachineUART:
         if txbuf:
             args["txbuf"] = txbuf
         self.uart = machine.UART(uart_id, **args)
+        # RTS/CTS both on: the module is stopped, not overrun, when nobody reads (Modem
+        # then takes push as its default mode)
+        flow = kw.get("flow") or 0
+        rts, cts = getattr(machine.UART, "RTS", 0), getattr(machine.UART, "CTS", 0)
+        self.flow_control = bool(rts and cts and flow & rts and flow & cts)
         try:
             self.poller = select.poll()
             self.poller.register(self.uart, select.POLLIN)
@@ -32,7 +38,10 @@ class MachineUART:
             self.poller = None
 
     def write(self, data):
-        mv = memoryview(data)
+        n = self.uart.write(data) or 0
+        if n == len(data):
+            return  # the usual case (the TX buffer holds a payload), without a memoryview
+        mv = memoryview(data)[n:]
         while len(mv):
             n = self.uart.write(mv)
             mv = mv[n or 0 :]
@@ -43,6 +52,10 @@ class MachineUART:
         if flush is not None:
             flush()
 
+    def pending(self):
+        """Bytes waiting in the UART's receive buffer."""
+        return self.uart.any()
+
     def readinto(self, buf):
         n = self.uart.any()
         if not n:
@@ -51,6 +64,8 @@ class MachineUART:
 
     def wait(self, timeout_ms):
         if self.poller is not None:
+            # poll(), not ipoll(): on the rp2 port ipoll did not wake for the UART's data
+            # and the receive buffer overran (host_tests/test_pico.py)
             return bool(self.poller.poll(timeout_ms))
         import time
 

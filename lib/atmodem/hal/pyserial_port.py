@@ -8,6 +8,7 @@ class PySerialPort:
     def __init__(self, url, baudrate=115200, **kw):
         self.ser = serial.serial_for_url(url, baudrate=baudrate, timeout=0, write_timeout=None, **kw)
         self.baudrate = baudrate
+        self.flow_control = bool(getattr(self.ser, "rtscts", False))  # hardware flow control
         self._fd = None
         sock = getattr(self.ser, "_socket", None)
         try:
@@ -26,6 +27,10 @@ class PySerialPort:
     def drain(self):
         """Until everything written has left (tcdrain)."""
         self.ser.flush()
+
+    def pending(self):
+        """Bytes waiting in the port's receive buffer."""
+        return self.ser.in_waiting
 
     def readinto(self, buf):
         data = self.ser.read(len(buf))

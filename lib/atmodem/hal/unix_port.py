@@ -24,6 +24,7 @@ class UnixPort:
     def __init__(self, path, baudrate=115200):
         speed = _speed(baudrate)  # before opening: nothing to close on a bad rate
         self.baudrate = baudrate
+        self.flow_control = False  # the unix port's termios cannot set CRTSCTS
         self.f = open(path, "r+b")
         fd = self.f.fileno()
         termios.setraw(fd)  # pyright: ignore[reportAttributeAccessIssue]  (the unix port has it; the board stubs do not)
