@@ -329,3 +329,48 @@ def test_data_waiting_urc_during_a_short_read_is_not_lost():
     s.data_waiting()
     s.settimeout(5)
     assert s.read(6) == b"abcdef"
+
+
+@pytest.mark.parametrize("d", DIALECTS)
+def test_a_name_that_does_not_resolve_says_so(emulator, d):
+    """Not 'connection refused' with the module's raw code: the name did not resolve."""
+    m = modem(emulator(d), d)
+    s = m.socket()
+    s.settimeout(10)
+    with pytest.raises(OSError) as e:
+        s.connect(("no-such-host.invalid", 80))
+    assert e.value.errno == 113 and "could not resolve 'no-such-host.invalid'" in str(e.value), e.value
+    m.close()
+
+
+def test_a_refused_hex_send_does_not_quote_two_kilobytes_of_hex(emulator, tcp_echo):
+    emu = emulator("nm28")
+    m = modem(emu, "nm28")
+    s = m.socket(mode="hex")
+    s.settimeout(10)
+    s.connect(("127.0.0.1", tcp_echo.port))
+    emu.fail_command("AT+IPSENDEX", "error")
+    with pytest.raises(OSError) as e:
+        s.send(bytes(1024))
+    assert "AT+IPSENDEX=0,<1024 bytes as hex>" in str(e.value) and len(str(e.value)) < 200, str(e.value)
+    m.close()
+
+
+def test_buffer_sizes_are_checked(emulator):
+    m = modem(emulator("nm28"), "nm28")
+    for bad in (10**9, 10, "4096"):
+        with pytest.raises(ValueError, match="rxbuf"):
+            m.socket(rxbuf=bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="rxbuf"):
+        atmodem.Modem(object(), rxbuf=10**9)
+    m.close()
+
+
+def test_after_close_the_modem_says_so_not_pyserial(emulator):
+    m = modem(emulator("l610"), "l610")
+    m.close()
+    for call in (lambda: m.command(b"AT"), lambda: m.socket(), lambda: m.poll(10), lambda: m.getaddrinfo("localhost", 80)):
+        with pytest.raises(OSError) as e:
+            call()
+        assert e.value.errno == 9 and "modem was closed" in str(e.value), e.value
+    m.close()  # twice is fine

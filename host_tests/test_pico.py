@@ -29,8 +29,8 @@ CASES = [
     ("l610", "echo_udp", dict(port=U, mode="push", size=8192)),
     ("l610", "echo_udp", dict(port=U, mode="hex", size=4096)),
     ("l610", "echo_udp", dict(port=U, mode="buffer", size=8192)),
-    ("nm28", "many_sockets", dict(port=E, rounds=4)),
-    ("l610", "many_sockets", dict(port=E, rounds=4)),
+    ("nm28", "many_sockets", dict(port=E, rounds=4, ring=4096)),  # 8 rings of 8 KiB fill a Pico
+    ("l610", "many_sockets", dict(port=E, rounds=4, ring=4096)),
     ("nm28", "peer_close", dict(port="bye", mode="push")),
     ("l610", "peer_close", dict(port="bye", mode="buffer")),
     ("nm28", "transparent_cycle", dict(port="data", talk_port="talk")),
@@ -79,3 +79,31 @@ def test_module_reboot_under_an_open_socket(pico, peers, dialect):
     finally:
         emu.stop()
     assert rebooted and "PASS attached" in out
+
+
+@pytest.mark.parametrize("dialect", ["nm28", "l610"])
+@pytest.mark.parametrize("mode", ["buffer", "push", "transparent"])
+def test_a_server_that_speaks_first_on_the_pico(pico, dialect, mode):
+    """The open window (issue 9) on the MCU: 128 KiB sent the moment the server accepts."""
+    import hashlib
+
+    from tools import loopback
+
+    emu = emulator_for(dialect)
+    try:
+        with loopback.speaker(128 * 1024) as srv:
+            out = run_scenario(pico, emu, dialect, "speaks_first", port=srv.port, mode=mode)
+            assert "PASS %d %s" % (len(srv.data), hashlib.sha256(srv.data).hexdigest()) in out, out
+    finally:
+        emu.stop()
+
+
+@pytest.mark.parametrize("dialect", ["nm28", "l610"])
+@pytest.mark.parametrize("mode", ["buffer", "push"])
+def test_writing_ahead_of_reading_on_the_pico(pico, peers, dialect, mode):
+    """64 KiB written before anything is read back from an echo server (issue 9)."""
+    emu = emulator_for(dialect)
+    try:
+        run_scenario(pico, emu, dialect, "write_ahead", port=peers["echo"], mode=mode, size=64 * 1024)
+    finally:
+        emu.stop()

@@ -11,6 +11,8 @@ from typing import Callable, List, Optional
 class TcpServer:
     """Accepts on 127.0.0.1:port and runs handler(conn) in a thread per client."""
 
+    data = b""  # what a source or speaker server sends (set by those factories)
+
     def __init__(self, handler: Callable[[socket.socket], object], tls: Optional[ssl.SSLContext] = None):
         self.handler = handler
         self.tls = tls
@@ -68,6 +70,12 @@ def echo(conn: socket.socket) -> None:
         if not data:
             return
         conn.sendall(data)
+
+
+def swallow(conn: socket.socket) -> None:
+    """Takes everything, says nothing (a silent peer), until the client goes."""
+    while conn.recv(65536):
+        pass
 
 
 def echo_server(tls: Optional[ssl.SSLContext] = None) -> TcpServer:
@@ -131,7 +139,7 @@ def source_server(size: int, chunk: int = 16384, tls: Optional[ssl.SSLContext] =
         conn.recv(1)
 
     srv = TcpServer(handler, tls)
-    srv.data = data  # type: ignore[attr-defined]
+    srv.data = data
     return srv
 
 
@@ -150,7 +158,7 @@ def speaker(size: int, chunk: int = 65536) -> TcpServer:
         conn.recv(1)
 
     srv = TcpServer(handler)
-    srv.data = data  # type: ignore[attr-defined]
+    srv.data = data
     return srv
 
 

@@ -73,6 +73,7 @@ class Modem:
         self.data_sock = None  # the socket whose bytes the UART carries (transparent mode)
         self._data = None  # datamode.DataMode, loaded with the first transparent socket
         self.waiting = 0  # flows waiting for the line: the pump issues nothing meanwhile
+        self.runner = None  # an aio.AsyncModem driving this modem, if any
 
     @property
     def data(self):
@@ -121,13 +122,7 @@ class Modem:
         raise TypeError("a flow yielded %r, which is not a step" % (s,))
 
     def _command(self, c):
-        self._check_open()
-        if self.data_sock is not None and c.on_connect is None:
-            raise ModemError(
-                EBUSY,
-                "%s: socket %d holds the UART in transparent mode; call its suspend() or "
-                "close() first" % (c.text.decode(), self.data_sock.id),
-            )
+        self.check_command(c)
         line = self.line
         self.waiting += 1
         try:
@@ -139,8 +134,22 @@ class Modem:
         if c.background:
             return c  # issued; its completion is the runner's business
         self.until(lambda: line.cmd is not c, None, c.text.decode())
+        return self.command_result(c)
+
+    def check_command(self, c):
+        """A command may go out now (both runners ask)."""
+        self._check_open()
+        if self.data_sock is not None and c.on_connect is None:
+            raise ModemError(
+                EBUSY,
+                "%s: socket %d holds the UART in transparent mode; call its suspend() or "
+                "close() first" % (c.text.decode(), self.data_sock.id),
+            )
+
+    def command_result(self, c):
+        """A foreground command is over: its error, or it (both runners)."""
         if not c.done:
-            raise line.timed_out(c)
+            raise self.line.timed_out(c)
         if c.check and not c.ok():
             raise ATError(c.text.decode(), (c.result or b"no result").decode())
         if c.ok() and c.text in (b"ATE0", b"ATE1", b"ate0", b"ate1"):
@@ -176,11 +185,12 @@ class Modem:
     def poll(self, timeout_ms=0):
         """Feed the engine what the UART has, finish and start commands; wait up to
         timeout_ms for input. True when something was consumed."""
+        self._check_open()
         if timeout_ms > 0:
             gather = self.line.batch_ms()
             if gather:
                 self.clock.sleep_ms(min(gather, timeout_ms))
-        if self._service():
+        if self.service():
             return True
         if timeout_ms <= 0:
             return False
@@ -190,14 +200,14 @@ class Modem:
         tail = line.held() > 0  # a data-mode tail that may be the module's NO CARRIER
         wait = min(timeout_ms, self.hold_ms) if tail else timeout_ms
         if self.uart.wait(wait):
-            return self._service()
+            return self.service()
         if tail:
             return line.service(final=True)  # the line went quiet: the tail was data
         if line.expire() is not None:  # quiet: a command past its deadline gets no answer
-            self._service()  # the line is free: the pump may go on
+            self.service()  # the line is free: the pump may go on
         return False
 
-    def _service(self):
+    def service(self):
         line = self.line
         got = line.service()
         line.progress()
@@ -211,7 +221,7 @@ class Modem:
         """The program made room (or wants data): let the pump issue the next read now
         (unless a payload is still arriving: the next wait reads it whole)."""
         if not self.line.batch_ms():
-            self._service()
+            self.service()
 
     def wait_for(self, pred, timeout_ms, what):
         self.until(pred, timeout_ms, what)
@@ -251,7 +261,7 @@ class Modem:
     def _lost_module(self, why):
         self.reboots += 1
         if self.started:
-            self.dialect.lost_all(LinkError(ECONNRESET, "the module rebooted (%s)" % why))
+            self.dialect.lost_all(LinkError(ECONNRESET, "the module rebooted (%s)" % why), True)
             self.rebooted = True
         self.ip = None
         if self.data_sock is not None:
@@ -276,7 +286,7 @@ class Modem:
         self.ip = None
         if self.state == "attached":
             self.state = "registered"
-        self.dialect.lost_all(LinkError(ENETDOWN, "the data bearer was lost (%s)" % why))
+        self.dialect.lost_all(LinkError(ENETDOWN, "the data bearer was lost (%s)" % why), False)
 
     # data (transparent) mode: see datamode.py
     def enter_data(self, sock):
@@ -313,14 +323,17 @@ class Modem:
         """SIM, signal, registration, data bearer; returns the local IP address."""
         from . import bringup
 
-        for value, what in ((apn, "APN"), (user, "user"), (password, "password")):
-            if value is not None:
-                check_text(value, what)
+        self.check_attach(apn, user, password)
         self.attach_args = (apn, user, password, timeout, progress)
         if not self.started or self.rebooted:
             self.rebooted = False
             self.start()
         return self.run(bringup.attach(self, apn, user, password, int(timeout * 1000), progress))
+
+    def check_attach(self, apn, user, password):
+        for value, what in ((apn, "APN"), (user, "user"), (password, "password")):
+            if value is not None:
+                check_text(value, what)
 
     def power_off(self):
         """AT+CPWROFF, then 1 s before power may be cut [seed]; the power key if it will
@@ -371,9 +384,15 @@ class Modem:
     def getaddrinfo(self, host, port, af=0, type=0, proto=0, flags=0):
         from . import table
 
+        self._check_open()
+        self.check_resolve(host, port)
+        return self.addrinfo(self.run(table.resolve(self, host)), port, type, proto)
+
+    def check_resolve(self, host, port):
         check_text(host, "host")
         check_port(port, lo=0)
-        ips = self.run(table.resolve(self, host))
+
+    def addrinfo(self, ips, port, type=0, proto=0):
         return [(AF_INET, type or SOCK_STREAM, proto, "", (ip, port)) for ip in ips]
 
     def open_sockets(self):

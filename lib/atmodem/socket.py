@@ -7,6 +7,7 @@ from .errors import (
     EAGAIN, EALREADY, EBADF, ECONNRESET, EDESTADDRREQ, EINPROGRESS, EINVAL, EISCONN, EMSGSIZE,
     ENOTCONN, ETIMEDOUT, LinkError, ModemError,
 )
+from .flow import Until, Write, pause
 from .inbox import Inbox
 
 AF_INET = const(2)
@@ -48,7 +49,9 @@ class Socket(StreamBase):
         self.state = CLOSED
         self.used = False  # close() was called: every later call is EBADF
         self._timeout = None
-        self.inbox = Inbox(self, self.stream, rxbuf)
+        # Data mode carries bytes, not datagrams: a transparent UDP socket receives a stream
+        # (and each write goes out as the module packs it).
+        self.inbox = Inbox(self, self.stream or mode == "transparent", rxbuf)
         self._has_input = self.inbox.has_input  # bound once: waits must not allocate
         self.peer = None
         self.lport = 0
@@ -72,6 +75,7 @@ class Socket(StreamBase):
         self.connect_error = None
         self.module_lost = False  # the module dropped it (reboot): its id is free there
         self.entering = False  # transparent: the switch to data mode is on its way
+        self.switch_error = None  # ... and how it failed
         self.open_cmd = b""
 
     def __repr__(self):
@@ -126,6 +130,12 @@ class Socket(StreamBase):
             raise ModemError(EBADF, "socket %d is closed" % self.id if self.id >= 0 else "socket is closed")
 
     def connect(self, addr):
+        if self._timeout == 0 and self.mode != "transparent":
+            self._m.run(self.connect_flow(addr, True))
+            raise ModemError(EINPROGRESS, "connecting (poll for POLLOUT)")
+        self._m.run(self.connect_flow(addr))
+
+    def connect_flow(self, addr, begin_only=False):
         host, port = addr
         check_text(host, "host")
         check_port(port)
@@ -138,10 +148,10 @@ class Socket(StreamBase):
             raise ValueError("host must not be empty")
         from . import table
 
-        if self._timeout == 0 and self.mode != "transparent":
-            self._m.run(table.open_begin(self._m, self, host, port))
-            raise ModemError(EINPROGRESS, "connecting (poll for POLLOUT)")
-        self._m.run(table.open(self._m, self, host, port))
+        if begin_only:
+            yield from table.open_begin(self._m, self, host, port)
+        else:
+            yield from table.open(self._m, self, host, port)
 
     def _settle_connect(self):
         """A non-blocking connect has its answer: finish it (or say why it failed)."""
@@ -257,10 +267,15 @@ class Socket(StreamBase):
 
     def close(self):
         if self.state != CLOSED:
+            self._m.run(self.close_flow())
+        self.used = True
+
+    def close_flow(self):
+        if self.state != CLOSED:
             from . import table
 
             try:
-                self._m.run(table.close(self._m, self))
+                yield from table.close(self._m, self)
             finally:
                 self.state = CLOSED
         self.used = True
@@ -287,9 +302,9 @@ class Socket(StreamBase):
         self._settle_connect()
         if self.connect_error is not None:
             raise self.connect_error
-        if self.state != OPEN:
-            raise ModemError(ENOTCONN, "socket is not connected")
         ib = self.inbox
+        if self.state != OPEN:
+            raise ib.error or ModemError(ENOTCONN, "socket is not connected")
         if ib.error is not None and ib.lost == 0:
             raise ib.error
         if ib.eof:
@@ -307,7 +322,10 @@ class Socket(StreamBase):
         return n
 
     def send(self, data):
-        mv = memoryview(data)
+        return self._m.run(self.send_flow(memoryview(data)))
+
+    def send_flow(self, mv):
+        """One send: what the module confirmed (a datagram socket: the datagram, whole)."""
         ib = self.inbox
         if self.state == OPEN and ib.eof and ib.error is None and not self.used:
             return self._after_peer_close(len(mv))
@@ -317,43 +335,46 @@ class Socket(StreamBase):
         m = self._m
         if self.mode == "transparent":
             if self.entering:
-                m.until(self._entered, 30000, "socket %d: CONNECT (data mode)" % self.id)
+                yield Until(self._entered, 30000, "socket %d: CONNECT (data mode)" % self.id)
                 self._check_send()
-            self.resume()
-            m.write(mv)  # the UART is the socket: no command, no limit
+            if self.suspended and not self.ended():
+                yield from m.data.resume(self)
+            yield Write(mv)  # the UART is the socket: no command, no limit
             return len(mv)
         d = m.dialect
         n = d.max_send(self)
         if not self.stream and len(mv) > d.MAX_DATAGRAM:
             raise ModemError(EMSGSIZE, "a datagram of %d bytes: the %s sends at most %d" % (len(mv), d.NAME, d.MAX_DATAGRAM))
         try:
-            return m.run(d.send(self, mv[:n] if len(mv) > n else mv))
+            return (yield from d.send(self, mv[:n] if len(mv) > n else mv))
         except ModemError as err:
             # A refused send is often the first sign of a lost connection: its URC may be
             # a moment behind. Say that, rather than only the command's answer.
             if not self.ended():
-                m.idle(100)
+                yield pause(100)
             if self.ended() and not isinstance(err, LinkError):
                 raise LinkError(ECONNRESET, "socket %d: the connection was closed while sending (%s)" % (self.id, err))
-            raise
+            raise err
 
     def sendall(self, data):
         """All of data, or an OSError whose `sent` says how many bytes the module confirmed
         (a byte is never counted unless the module confirmed it). A datagram socket sends
         one datagram."""
-        mv = memoryview(data)
+        self._m.run(self.sendall_flow(memoryview(data)))
+
+    def sendall_flow(self, mv):
         if not self.stream:
-            self.send(mv)
+            yield from self.send_flow(mv)
             return
         sent = 0
         while sent < len(mv):
             try:
-                sent += self.send(mv[sent:])
+                sent += yield from self.send_flow(mv[sent:])
             except OSError as err:
                 setattr(err, "sent", sent)  # how many bytes the module confirmed
                 if isinstance(err, ModemError):
                     err.message += " [sendall: %d of %d bytes confirmed]" % (sent, len(mv))
-                raise
+                raise err
 
     def write(self, buf, a=None, b=None):
         """write(buf), write(buf, max_len) (negative: all of it), write(buf, off, len), as
@@ -397,20 +418,29 @@ class Socket(StreamBase):
         m = self._m
         if pred():
             return True
-        if self.suspended:
-            self.resume()
+        if self.suspended and not self.ended():
+            m.run(m.data.resume(self))
+        ms = self._wait_ms()
+        if ms == 0:
+            m.kick()
+            return pred()
+        if not m.until(pred, ms):
+            raise self._timed_out(what)
+        return True
+
+    def _wait_ms(self):
+        """Before waiting for input: a connect in progress settled, the socket usable; how
+        long the socket waits (None: for ever, 0: not at all)."""
         self._settle_connect()
         if self.state != OPEN and not self.listening:
             if self.connect_error is not None:
                 raise self.connect_error
             raise ModemError(ENOTCONN, "socket is not connected")
         t = self._timeout
-        if t == 0:
-            m.kick()
-            return pred()
-        if not m.until(pred, None if t is None else int(t * 1000)):
-            raise ModemError(ETIMEDOUT, "socket %d: %s timed out after %s s" % (self.id, what, t))
-        return True
+        return None if t is None else int(t * 1000)
+
+    def _timed_out(self, what):
+        return ModemError(ETIMEDOUT, "socket %d: %s timed out after %s s" % (self.id, what, self._timeout))
 
     def _end(self):
         """Nothing buffered and the stream ended: b'' for a close, the error for a failure."""
@@ -427,7 +457,7 @@ class Socket(StreamBase):
         if n < 0:
             raise ValueError("negative buffer size")
         self._usable()
-        if not self.stream:
+        if not self.inbox.stream:
             return self.recvfrom(n)[0]
         if n == 0:
             return b""
@@ -443,7 +473,7 @@ class Socket(StreamBase):
     def recv_into(self, buf, nbytes=0):
         want = nbytes if 0 < nbytes < len(buf) else len(buf)
         self._usable()
-        if not self.stream:
+        if not self.inbox.stream:
             d = self.recvfrom(want)[0]
             buf[: len(d)] = d
             return len(d)
@@ -460,7 +490,7 @@ class Socket(StreamBase):
         return got
 
     def recvfrom(self, n):
-        if self.stream:
+        if self.inbox.stream:
             return self.recv(n), self.peer
         if not self._wait(self._has_input, "recvfrom"):
             raise ModemError(EAGAIN, "no data yet")
@@ -477,11 +507,17 @@ class Socket(StreamBase):
         non-blocking and nothing is there; an error raises even after some bytes."""
         if n is None:
             n = -1
-        if not self.stream:
+        if not self.inbox.stream:
             return self.recv(1 << 16 if n < 0 else n)
+        if n >= 0:
+            buf = bytearray(n)  # one buffer, filled in place (a board's heap fragments)
+            got = self.readinto(buf)
+            if got is None:
+                return None
+            return bytes(buf) if got == n else bytes(memoryview(buf)[:got])
         out = bytearray()
         ring = self.inbox.ring
-        while n < 0 or len(out) < n:
+        while True:
             if not self._wait(self._has_input, "read"):
                 if out:
                     break
@@ -489,14 +525,14 @@ class Socket(StreamBase):
             if not ring.count:
                 self._end()  # an error raises, as py/stream.c does, even after some bytes
                 break
-            out += ring.read(ring.count if n < 0 else n - len(out))
+            out += ring.read(ring.count)
             self._took()
         return bytes(out)
 
     def readinto(self, buf, nbytes=None):
         mv = memoryview(buf)
         want = len(mv) if nbytes is None else min(nbytes, len(mv))
-        if not self.stream:
+        if not self.inbox.stream:
             return self.recv_into(mv, want)
         got = 0
         ring = self.inbox.ring

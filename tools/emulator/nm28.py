@@ -221,8 +221,8 @@ class NM28(Module):
         sid, mode = num(args[0], 0, 7), num(args[1], 0, 2)
         sock = self.socks.get(sid)
         if mode == MODE_TRANSPARENT:
-            if sock is None or sock.state != "open" or sock.kind != "TCP":
-                raise CmdError(3)
+            if sock is None or sock.state != "open" or sock.kind not in ("TCP", "UDP"):
+                raise CmdError(3)  # a listener or a bound UDP service has no one stream
             self.modes[sid] = mode
             self.resp("CONNECT")
             return self.enter_data(sock)

@@ -166,10 +166,18 @@ class Dialect:
             if not confirmed:
                 self.dirty.add(sock.id)
 
-    def lost_all(self, err):
-        """The module lost every socket (reboot, bearer): each ends with err; ids are free."""
+    def lost_all(self, err, gone):
+        """Every socket ends with err (after its data). gone: the module itself forgot them
+        (a reboot), so their ids are free at once and nothing is closed on it; else (the
+        bearer dropped) the module still holds each id until it is closed."""
         for s in list(self.socks.values()):
-            s.on_closed(err, gone=True)
+            s.on_closed(err, gone)
+            if gone:
+                self.release(s, True)
+                s.state = 0  # CLOSED: close() has nothing left to do
+        if gone:
+            self.dirty.clear()
+            self.doubt = False
 
     def open_timeout(self, sock, timeout_ms):
         return timeout_ms

@@ -162,6 +162,8 @@ class NM28(Dialect):
             sock.entering = True
             yield c
             yield Until(lambda: not sock.entering or line.blocked(), 30000)
+            if sock.switch_error is not None:
+                raise sock.switch_error
         elif ib.want_hold:
             # Buffer mode: the pump switches at once; wait for it unless the socket fills
             # first (a server that speaks first), so the module holds what follows.
@@ -217,7 +219,8 @@ class NM28(Dialect):
             sock = c.sock
             sock.entering = False
             if c.result != b"CONNECT" and not sock.ended():
-                sock.inbox.error = ATError(c.text.decode(), (c.result or b"no answer").decode())
+                sock.switch_error = ATError(c.text.decode(), (c.result or b"no answer").decode())
+                sock.inbox.error = sock.switch_error
             return
         ib = c.sock.inbox
         ib.switching = False

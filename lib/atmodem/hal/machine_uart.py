@@ -52,6 +52,10 @@ class MachineUART:
         if flush is not None:
             flush()
 
+    def stream(self):
+        """What asyncio can wait on for readability (the UART itself)."""
+        return self.uart
+
     def pending(self):
         """Bytes waiting in the UART's receive buffer."""
         return self.uart.any()

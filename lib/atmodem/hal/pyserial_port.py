@@ -28,6 +28,10 @@ class PySerialPort:
         """Until everything written has left (tcdrain)."""
         self.ser.flush()
 
+    def fileno(self):
+        """The descriptor an event loop can watch (None: it must poll in_waiting)."""
+        return self._fd
+
     def pending(self):
         """Bytes waiting in the port's receive buffer."""
         return self.ser.in_waiting

@@ -51,6 +51,10 @@ class UnixPort:
                 continue
             mv = mv[n:]
 
+    def stream(self):
+        """What asyncio can wait on for readability (the tty's file)."""
+        return self.f
+
     def readinto(self, buf):
         n = self.f.readinto(buf)
         return n or 0
