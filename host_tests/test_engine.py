@@ -54,6 +54,9 @@ class Recorder:
     def inline(self, buf, s, e):
         return self.d.inline(buf, s, e)
 
+    def overflow(self, buf, s, e):
+        return self.d.overflow(buf, s, e)
+
     def urc(self, line):
         self.urcs.append(line)
 
@@ -276,3 +279,14 @@ def test_a_receive_format_switch_applies_from_the_byte_after_its_ok():
     e.feed(b'\r\nOK\r\n\r\n+MIPRTCP: 1,7,a\r\nb,c\r\n\r\n')
     assert c.ok() and h.d.fmt == 2
     assert bytes(h.targets[1].data) == b"a\r\nb,c\r" and h.urcs == []
+
+
+def test_a_hex_data_line_too_long_to_read_is_an_error_on_its_socket():
+    """L610 IPRFMT 0: a line longer than the line buffer is dropped to stay in sync; its
+    socket must hear it lost data (ENOBUFS), not carry on with a gap."""
+    e, h = engine_for(L610, fmt=0)
+    spilled = []
+    h.targets[3] = Target()
+    h.targets[3].rx_spill = lambda: spilled.append(3)
+    e.feed(b"\r\n+MIPRTCP: 3,0," + b"41" * 3000 + b"\r\n\r\n+MIPSTAT: 3,1\r\n")
+    assert spilled == [3] and e.overflows == 1 and h.urcs == [b"+MIPSTAT: 3,1"]

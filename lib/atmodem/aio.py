@@ -21,9 +21,9 @@ except ImportError:  # pragma: no cover - very old MicroPython
 
 from .at import Command
 from .compat import MICROPYTHON
-from .errors import EAGAIN, EBUSY, ModemError
+from .errors import EAGAIN, ModemError
 from .flow import DRAIN, Until, Write, _never
-from .socket import CLOSED, OPEN
+from .socket import CLOSED
 
 _TICK_MS = 100  # waiters re-check their deadlines at least this often
 _SPILL_MS = 1000  # a full socket nobody drains, in front of what a task waits for

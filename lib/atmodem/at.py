@@ -10,6 +10,7 @@ The handler (a dialect) answers three questions, reading the line in place (no c
   a line whose raw bytes start after a comma on the same line (L610 `+MIPRTCP: <id>,<len>,
   <raw>`); buf[s:e] is what has arrived of it.
 - urc(line), echo(line): anything that is not the pending command's.
+- overflow(buf, s, e): a line longer than the line buffer was dropped; buf[s:e] is its start.
 A payload target has rx_write(mv, i, k) -> how many of mv[i:i+k] it took, and rx_end(). A target that
 takes fewer bytes than offered is full: feed() stops there (`blocked`) and the rest stays
 in the UART until the program makes room. That is the back-pressure: nothing is dropped.
@@ -361,6 +362,7 @@ class Engine:
             self._scan = False
             self._last_cr = by_cr
             self.overflows += 1
+            self.h.overflow(self._line, 0, self._max)
             return
         self._line_at(self._line, self._lmv, 0, ln, by_cr)
 
@@ -370,6 +372,7 @@ class Engine:
         self._scan = False
         if e - s > self._max:
             self.overflows += 1
+            self.h.overflow(buf, s, s + self._max)
             return
         p = self.pending
         if e - s == 2 and buf[s] == _O and buf[s + 1] == _K:  # the commonest line

@@ -272,12 +272,9 @@ class Modem:
 
     def ensure_up(self):
         """After a module reset: sync, echo off, errors on, and attach again if asked to."""
-        if not self.rebooted:
-            return
-        self.rebooted = False
-        self.start()
-        if self.auto_reattach and self.attach_args is not None:
-            self.attach(*self.attach_args)
+        from . import table
+
+        self.run(table.ensure_up(self))
 
     def on_registration(self, line):
         self.registration = line

@@ -93,6 +93,9 @@ class Dialect:
     def inline(self, buf, s, e):
         return -1
 
+    def overflow(self, buf, s, e):
+        """A line too long to read was dropped: if it carried a socket's data, say so there."""
+
     def echo(self, line):
         self.m.on_echo(line)
 

@@ -165,6 +165,18 @@ class L610(Dialect):
                 s.on_closed(LinkError(ECONNRESET, "connection lost (%s: %s)" % (
                     line.decode(), "timeout" if kind == 1 else "other")))
 
+    def overflow(self, buf, s, e):
+        """IPRFMT 0: a hex data line longer than the line buffer: its socket lost data."""
+        udp = buf.startswith(b"+MIPRUDP:", s, e)
+        if not (udp or buf.startswith(b"+MIPRTCP:", s, e)):
+            return
+        f = bytes(buf[s + 9:min(e, s + 80)]).split(b",")
+        try:
+            sid = int(f[2] if udp else f[0])
+        except (ValueError, IndexError):
+            return
+        self.payload_to(sid).rx_spill()
+
     def _hex_data(self, line):
         """IPRFMT 0: `+MIPRTCP: <id>,<left>,<HEX>` / `+MIPRUDP: <ip>,<port>,<id>,<left>,<HEX>`."""
         udp = line.startswith(b"+MIPRUDP:")

@@ -5,8 +5,8 @@ What the firmware does that shapes this port (measured on MicroPython's rp2 firm
   13 bit times) for more: we ask for exactly what any() says has arrived.
 - write() returns only once everything is in the TX ring buffer, 256 bytes by default: a
   2 KiB payload then blocks for its whole line time while nobody reads. The default txbuf
-  here holds the largest command payload (2048 bytes and the command line), so write
-  returns at once and the bytes leave under interrupts. The buffers come from the heap.
+  here holds the largest command payload (2048 bytes), so write returns at once and the
+  bytes leave under interrupts. The buffers come from the heap.
 - read()/readinto() give None, not 0, when nothing is there; flush() waits until the last
   byte has left the shift register (drain)."""
 import machine
@@ -14,7 +14,7 @@ import select
 
 
 class MachineUART:
-    def __init__(self, uart_id, baudrate=115200, tx=None, rx=None, rxbuf=4096, txbuf=2560, **kw):
+    def __init__(self, uart_id, baudrate=115200, tx=None, rx=None, rxbuf=4096, txbuf=2048, **kw):
         self.baudrate = baudrate
         args = dict(kw)
         args["baudrate"] = baudrate
