@@ -290,3 +290,16 @@ def test_a_hex_data_line_too_long_to_read_is_an_error_on_its_socket():
     h.targets[3].rx_spill = lambda: spilled.append(3)
     e.feed(b"\r\n+MIPRTCP: 3,0," + b"41" * 3000 + b"\r\n\r\n+MIPSTAT: 3,1\r\n")
     assert spilled == [3] and e.overflows == 1 and h.urcs == [b"+MIPSTAT: 3,1"]
+
+
+def test_hex_data_lines_are_decoded_in_place():
+    """L610 IPRFMT 0, TCP and UDP, a line split across feeds, and the end of a datagram."""
+    e, h = engine_for(L610, fmt=0)
+    stream = (b"\r\n+MIPRTCP: 1,3,616263\r\n\r\n+MIPRUDP: 10.0.0.1,53,2,0,00ff0d0a\r\n"
+              b"\r\n+MIPRTCP: 1,0,\r\n\r\n+MIPRTCP: 1,x,41\r\n\r\n+MIPSTAT: 1,1\r\n")
+    feed_in_chunks(e, stream, [7, 1, 30, 2, 11])
+    assert bytes(h.targets[1].data) == b"abc" and h.targets[1].ends == 1
+    assert bytes(h.targets[2].data) == b"\x00\xff\r\n" and h.targets[2].ends == 1
+    assert h.targets[2].rx_addr == ("10.0.0.1", 53)
+    # a line that is not a data line goes on as a URC (the dialect drops it as noise)
+    assert h.urcs == [b"+MIPRTCP: 1,x,41", b"+MIPSTAT: 1,1"]

@@ -86,7 +86,7 @@ def tls_setup(cert_dir):
 
 def throughput(bauds, sizes):
     print("throughput as a fraction of the UART line rate (baud/10 bytes/s each way)")
-    print("%-6s %-7s %-16s %10s %10s" % ("module", "baud", "mode", "download", "upload"))
+    print("%-6s %-7s %-20s %10s %10s" % ("module", "baud", "mode", "download", "upload"))
     rows = [(d, mode, False) for d in ("nm28", "l610") for mode in MODES]
     rows += [("nm28", mode, True) for mode in TLS_MODES]
     with tempfile.TemporaryDirectory() as cert_dir:
@@ -102,7 +102,7 @@ def throughput(bauds, sizes):
                     u = upload(m, mode, size, tls if use_tls else None) / line
                     m.close()
                 name = mode + (" (default)" if mode == "buffer" else "") + (" TLS" if use_tls else "")
-                print("%-6s %-7d %-16s %10.3f %10.3f" % (dialect, baud, name, d, u), flush=True)
+                print("%-6s %-7d %-20s %10.3f %10.3f" % (dialect, baud, name, d, u), flush=True)
 
 
 def backpressure(bauds, size=256 * 1024):
@@ -136,7 +136,7 @@ def backpressure(bauds, size=256 * 1024):
 def micropython_costs(size):
     mp = os.path.join(ROOT, ".venv", "bin", "micropython")
     print("\nmicropython binary, %d KiB received per row (unpaced emulator)" % (size // 1024))
-    print("%-6s %-8s %16s %16s" % ("module", "mode", "heap B/KiB", "VM CPU us/KiB"))
+    print("%-6s %-12s %12s %16s" % ("module", "mode", "heap B/KiB", "VM CPU us/KiB"))
     env = {"MICROPYPATH": os.path.join(ROOT, "lib")}
     for dialect in ("nm28", "l610"):
         for mode in MODES:
@@ -148,10 +148,10 @@ def micropython_costs(size):
                 )
             line = [x for x in r.stdout.splitlines() if x.startswith("RESULT")]
             if not line:
-                print("%-6s %-8s failed: %s" % (dialect, mode, (r.stdout + r.stderr)[-300:]))
+                print("%-6s %-12s failed: %s" % (dialect, mode, (r.stdout + r.stderr)[-300:]))
                 continue
             _, got, heap, cpu = line[0].split()
-            print("%-6s %-8s %16s %16s" % (dialect, mode, heap, cpu), flush=True)
+            print("%-6s %-12s %12s %16s" % (dialect, mode, heap, cpu), flush=True)
 
 
 def mpy_size():

@@ -32,7 +32,7 @@ class L610(Dialect):
         b"+MIPXOFF:", b"+MIPXON:", b"+MIPRTCP:", b"+MIPRUDP:", b"+MIPODM:",
         b"+MIPPUSH:", b"+MIPSEND:", b"+MIPDNS:", b"+SIM READY", b"+CGREG:", b"+CEREG:",
     )
-    HEADER_PREFIXES = (b"+MIPDATA:", b"+MIPREAD:")
+    HEADER_PREFIXES = (b"+MIPDATA:", b"+MIPREAD:", b"+MIPRTCP:", b"+MIPRUDP:")
 
     def __init__(self, modem):
         super().__init__(modem)
@@ -86,8 +86,10 @@ class L610(Dialect):
         return i
 
     def header(self, buf, s, e):
-        """`+MIPDATA: <id>,<len>` then len raw bytes (IPRFMT 5 read), and the frequent
-        `+MIPREAD: <id>,<len>`, read in place."""
+        """`+MIPDATA: <id>,<len>` then len raw bytes (IPRFMT 5 read), the frequent
+        `+MIPREAD: <id>,<len>` and IPRFMT 0's hex data lines, read in place."""
+        if buf[s + 4] == 82 and buf[s + 5] != 69:  # +MIPRTCP / +MIPRUDP, not +MIPREAD
+            return self._hex_data(buf, s, e)
         self._p = s + 9
         sid = self.num(buf, e)
         n = self.num(buf, e)
@@ -105,7 +107,7 @@ class L610(Dialect):
 
     def socket_urc(self, line):
         if line.startswith(b"+MIPRTCP:") or line.startswith(b"+MIPRUDP:"):
-            return self._hex_data(line)
+            return  # not a data line header() could read: noise
         if line == b"ERROR" or line.startswith(b"+CME ERROR"):
             if self.async_busy:
                 self.async_error = line  # an async command failed after its OK [seed]
@@ -177,29 +179,41 @@ class L610(Dialect):
             return
         self.payload_to(sid).rx_spill()
 
-    def _hex_data(self, line):
-        """IPRFMT 0: `+MIPRTCP: <id>,<left>,<HEX>` / `+MIPRUDP: <ip>,<port>,<id>,<left>,<HEX>`."""
-        udp = line.startswith(b"+MIPRUDP:")
-        f = line[9:].split(b",")
-        want = 5 if udp else 3
-        if len(f) != want:
-            return
-        try:
-            data = binascii.unhexlify(f[-1].strip())
-            sid = int(f[want - 3])
-            left = int(f[want - 2])
-        except ValueError:
-            return
-        target = self.payload_to(sid)
-        if udp:
+    def _hex_data(self, buf, s, e):
+        """IPRFMT 0: `+MIPRTCP: <id>,<left>,<HEX>` / `+MIPRUDP: <ip>,<port>,<id>,<left>,<HEX>`,
+        read in place; the decoded bytes are the one copy."""
+        i = s + 9
+        addr = None
+        if buf[s + 5] == 85:  # +MIPRUDP
+            c1 = buf.find(b",", i, e)
+            c2 = buf.find(b",", c1 + 1, e) if c1 > 0 else -1
+            if c2 < 0:
+                return False
             try:
-                target.rx_addr = (f[0].strip().decode(), int(f[1]))
+                addr = (bytes(buf[i:c1]).strip().decode(), int(bytes(buf[c1 + 1 : c2])))
             except ValueError:
-                pass
+                return False
+            i = c2 + 1
+        self._p = i
+        sid = self.num(buf, e)
+        left = self.num(buf, e)
+        h = self._p
+        while e > h and buf[e - 1] == 32:
+            e -= 1
+        if sid < 0 or left < 0 or buf[h - 1] != 44:
+            return False
+        try:
+            data = binascii.unhexlify(memoryview(buf)[h:e])
+        except ValueError:
+            return False
+        target = self.payload_to(sid)
+        if addr is not None:
+            target.rx_addr = addr
         if target.rx_write(memoryview(data), 0, len(data)) < len(data):
             target.rx_spill()  # a hex line is one URC: it cannot wait in the UART
         if left == 0:  # <left> counts what is still queued: a datagram ends at 0
             target.rx_end()
+        return True
 
     # ---------------------------------------------------------------- async commands
     def _async_free(self):
