@@ -203,7 +203,7 @@ class L610(Dialect):
         if sid < 0 or left < 0 or buf[h - 1] != 44:
             return False
         try:
-            data = binascii.unhexlify(memoryview(buf)[h:e])
+            data = binascii.unhexlify(memoryview(buf)[h:e])  # type: ignore (any buffer: modbinascii.c)
         except ValueError:
             return False
         target = self.payload_to(sid)
