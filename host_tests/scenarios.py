@@ -432,8 +432,8 @@ def pause_while_arriving(m, port, seconds=10, mode="buffer"):
 def datagrams(m, port, mode="buffer", flood_port=0):
     """One send is one datagram or EMSGSIZE; the largest the module takes comes back whole;
     sendall on a datagram socket is one datagram."""
-    big = m.dialect.MAX_DATAGRAM
     s = m.socket(atmodem.SOCK_DGRAM, mode=mode)
+    big = m.dialect.max_datagram(s)
     s.settimeout(10)
     s.connect(("127.0.0.1", port))
     try:

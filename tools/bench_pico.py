@@ -125,7 +125,7 @@ def mcu_costs(size_kib: int = 64, pico: Optional[Pico] = None) -> None:
             board.stop()
 
 
-def profile(size_kib: int, cases=(("nm28", "push"), ("l610", "push"), ("nm28", "transparent")), top: int = 12) -> None:
+def profile(size_kib: int, cases=(("nm28", "default"), ("l610", "default"), ("nm28", "push"), ("l610", "push"), ("nm28", "transparent")), top: int = 12) -> None:
     """Where the cycles and the heap go while receiving (tools/pico/mcu_profile.py): one run
     timing each function, one counting its heap (per call)."""
     size = size_kib * 1024

@@ -139,9 +139,9 @@ class Background(Notify):
 class Engine:
     def __init__(self, handler, line_max=2200):
         self.h = handler
-        self._line = bytearray(line_max)
-        self._lmv = memoryview(self._line)
-        self._max = line_max
+        self._max = 0
+        self._ln = 0
+        self.line_room(line_max)
         self._target = DISCARD  # type: Target
         self._last_cr = False
         self.reset()
@@ -158,6 +158,18 @@ class Engine:
         self.overflows = 0
         self.echoes = 0
         self.echo_on = True  # the modem clears it after ATE0
+
+    def line_room(self, n):
+        """Lines of up to n bytes can be read from now on (longer ones are dropped, counted
+        and reported to the handler). Grown only when needed: it is heap on a board."""
+        if n <= self._max:
+            return
+        old = self._line if self._max else None
+        self._line = bytearray(n)
+        self._lmv = memoryview(self._line)
+        if old is not None and self._ln:
+            self._line[: self._ln] = old[: self._ln]
+        self._max = n
 
     def reset(self):
         """Forget any partial line or payload (after a reboot or a resync)."""

@@ -48,7 +48,7 @@ class Modem:
         if dialect is not None:
             dialect_class(dialect)  # a bad name fails here, before any I/O
         self.dialect = Dialect(self)
-        self.engine = Engine(self.dialect)
+        self.engine = Engine(self.dialect, self.dialect.LINE_MAX)
         self.dialect.install(self.engine)
         self.line = Line(uart, self.engine, self.clock, rxbuf, trace)
         self.pump = Pump(self)

@@ -342,9 +342,10 @@ class Socket(StreamBase):
             yield Write(mv)  # the UART is the socket: no command, no limit
             return len(mv)
         d = m.dialect
-        n = d.max_send(self)
-        if not self.stream and len(mv) > d.MAX_DATAGRAM:
-            raise ModemError(EMSGSIZE, "a datagram of %d bytes: the %s sends at most %d" % (len(mv), d.NAME, d.MAX_DATAGRAM))
+        if self.stream:
+            n = d.max_send(self)
+        else:
+            n = self._datagram_fits(d, mv)  # whole: never cut to what the module has room for
         try:
             return (yield from d.send(self, mv[:n] if len(mv) > n else mv))
         except ModemError as err:
@@ -355,6 +356,14 @@ class Socket(StreamBase):
             if self.ended() and not isinstance(err, LinkError):
                 raise LinkError(ECONNRESET, "socket %d: the connection was closed while sending (%s)" % (self.id, err))
             raise err
+
+    def _datagram_fits(self, d, mv):
+        """mv's length, or EMSGSIZE: one send is one datagram, never a truncated one."""
+        big = d.max_datagram(self)
+        if len(mv) > big:
+            raise ModemError(EMSGSIZE, "a datagram of %d bytes: the %s sends at most %d%s" % (
+                len(mv), d.NAME, big, " in hex mode" if self.mode == "hex" and big < d.MAX_DATAGRAM else ""))
+        return len(mv)
 
     def sendall(self, data):
         """All of data, or an OSError whose `sent` says how many bytes the module confirmed
@@ -401,8 +410,7 @@ class Socket(StreamBase):
             check_port(port)
             self._check_send()
             d = self._m.dialect
-            if len(mv) > d.MAX_DATAGRAM:
-                raise ModemError(EMSGSIZE, "a datagram of %d bytes: the %s sends at most %d" % (len(mv), d.NAME, d.MAX_DATAGRAM))
+            self._datagram_fits(d, mv)
             return self._m.run(d.send(self, mv, (host, port)))
         if self.state == CLOSED and not self.used:
             self.connect(addr)

@@ -242,8 +242,9 @@ class L610(Module):
         udp = sock.kind == "UDP"
         head = ("+MIPRUDP: %s,%d,%d," % (addr[0], addr[1], sock.id)) if udp else ("+MIPRTCP: %d," % sock.id)
         if fmt == 0:
-            for i in range(0, len(data), HEX_CHUNK):
-                part = data[i : i + HEX_CHUNK]
+            step = len(data) if udp else HEX_CHUNK  # a datagram is one URC, whole [SPEC]
+            for i in range(0, len(data), max(1, step)):
+                part = data[i : i + step]
                 left = len(data) - i - len(part)
                 self.out(b"\r\n%s%d,%s\r\n" % (head.encode(), left, binascii.hexlify(part).upper()))
             return

@@ -72,6 +72,7 @@ class Dialect:
     URC_PREFIXES = ()
     HEADER_PREFIXES = ()
     READ = b""  # the read command, "%d,%d" for id and length
+    LINE_MAX = 512  # the longest line a module sends in text (data has its own framing)
 
     def __init__(self, modem):
         self.m = modem
@@ -201,6 +202,10 @@ class Dialect:
 
     def dns_failed(self, host, answer):
         return ModemError(EHOSTUNREACH, "the module could not resolve %r (%s)" % (host, answer))
+
+    def max_datagram(self, sock):
+        """The largest datagram one send carries for sock."""
+        return self.MAX_DATAGRAM
 
     def read_cmd(self, sock, n):
         """The socket's reusable read command for up to n bytes (no allocation per read)."""

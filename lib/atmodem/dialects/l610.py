@@ -16,6 +16,9 @@ CALL_RETRIES = 2
 _OPEN_MS = 60000
 _CLOSE_MS = 60000
 _SEND_MS = 12000 + 3000  # the module itself gives up after 12 s [seed]
+# IPRFMT 0 data lines: the largest datagram (2048 bytes) as hex and its header. SPEC.md
+# bounds no TCP line: a longer one is ENOBUFS on its socket (overflow), never a silent gap.
+_HEX_LINE = 4200
 
 
 class L610(Dialect):
@@ -289,6 +292,8 @@ class L610(Dialect):
             )
         yield Until(lambda: not self.fmt_switching, 5000, "a receive-format switch")
         want = 5 if self._holding() else _FORMAT[mode]
+        if want == 0:
+            self.engine.line_room(_HEX_LINE)
         if self.fmt != want:
             c = Notify(b'AT+GTSET="IPRFMT",%d' % want, self)
             c.want = want

@@ -236,6 +236,9 @@ class NM28(Dialect):
     def max_send(self, sock):
         return self.HEX_SEND if sock.mode == "hex" else self.MAX_SEND
 
+    def max_datagram(self, sock):
+        return self.HEX_SEND if sock.mode == "hex" else self.MAX_DATAGRAM  # IPSENDEX: 2048 hex chars
+
     def send(self, sock, mv, peer=None):
         """SEND FAIL while the socket is up means a full send buffer (the NM28's flow
         control): retry the same bytes for up to the flow wait, then close with an error."""

@@ -68,9 +68,9 @@ class MachineUART:
 
     def wait(self, timeout_ms):
         if self.poller is not None:
-            # poll(), not ipoll(): on the rp2 port ipoll did not wake for the UART's data
-            # and the receive buffer overran (host_tests/test_pico.py)
-            return bool(self.poller.poll(timeout_ms))
+            for _ in self.poller.ipoll(timeout_ms):  # ipoll reuses its tuple: no allocation
+                return True
+            return False
         import time
 
         start = time.ticks_ms()
