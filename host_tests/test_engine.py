@@ -303,3 +303,19 @@ def test_hex_data_lines_are_decoded_in_place():
     assert h.targets[2].rx_addr == ("10.0.0.1", 53)
     # a line that is not a data line goes on as a URC (the dialect drops it as noise)
     assert h.urcs == [b"+MIPRTCP: 1,x,41", b"+MIPSTAT: 1,1"]
+
+
+def test_the_line_buffer_grows_without_losing_a_partial_line():
+    """The line buffer is small until a dialect needs long lines (L610 hex): growing it
+    between two pieces of a line keeps the first piece."""
+    h = Recorder(L610, fmt=0)
+    e = Engine(h, 24)
+    h.d.install(e)
+    e.inline_prefix = b""
+    long_line = b"+MIPRTCP: 1,0," + b"41" * 20
+    e.feed(b"\r\n" + long_line[:20])
+    e.line_room(64)
+    e.feed(long_line[20:] + b"\r\n")
+    assert bytes(h.targets[1].data) == b"A" * 20 and e.overflows == 0
+    e.feed(b"\r\n+MIPRTCP: 1,0," + b"42" * 40 + b"\r\n")  # 94 bytes: too long even now
+    assert e.overflows == 1 and bytes(h.targets[1].data) == b"A" * 20
