@@ -760,6 +760,24 @@ def aio_cancel(m, port, silent_port):
     return "ok"
 
 
+def bringup_released(m, port):
+    """On MicroPython the bring-up code (used at start, attach and after a reboot) does not
+    stay on the heap; starting again loads it again, and the modem works on."""
+    import sys
+
+    mp = sys.implementation.name == "micropython"
+    assert not mp or "atmodem.bringup" not in sys.modules, "bring-up code kept after attach"
+    m.start()
+    assert not mp or "atmodem.bringup" not in sys.modules
+    s = m.socket()
+    s.settimeout(10)
+    s.connect(("127.0.0.1", port))
+    s.sendall(b"still up")
+    assert s.read(8) == b"still up"
+    s.close()
+    return "released" if mp else "kept"
+
+
 def _ids(m):
     from atmodem import table
 
@@ -767,6 +785,7 @@ def _ids(m):
 
 
 ALL = {
+    "bringup_released": bringup_released,
     "aio_ticker": aio_ticker,
     "aio_many": aio_many,
     "aio_cancel": aio_cancel,

@@ -374,3 +374,9 @@ def test_after_close_the_modem_says_so_not_pyserial(emulator):
             call()
         assert e.value.errno == 9 and "modem was closed" in str(e.value), e.value
     m.close()  # twice is fine
+
+
+def test_bring_up_code_is_let_go_after_use_on_micropython(emulator, runtime, dialect, tcp_echo):
+    """Heap on a board: start/attach code is imported when needed and released after."""
+    out = run_scenario(emulator(dialect), runtime, dialect, "bringup_released", port=tcp_echo.port)
+    assert ("released" in out) if runtime == "micropython" else out == "kept"

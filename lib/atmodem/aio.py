@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover - very old MicroPython
 from .at import Command
 from .compat import MICROPYTHON
 from .errors import EAGAIN, ModemError
-from .flow import DRAIN, Until, Write, _never
+from .flow import DRAIN, Until, Write, _never, once
 from .socket import CLOSED
 
 _TICK_MS = 100  # waiters re-check their deadlines at least this often
@@ -233,20 +233,16 @@ class AsyncModem:
 
     # ---------------------------------------------------------------- the modem, async
     async def start(self, timeout=10):
-        from . import bringup
-
-        return await self.run(bringup.start(self.m, int(timeout * 1000)))
+        return await self.run(once("bringup", "start", self.m, int(timeout * 1000)))
 
     async def attach(self, apn=None, user=None, password=None, timeout=180, progress=None):
-        from . import bringup
-
         m = self.m
         m.check_attach(apn, user, password)
         m.attach_args = (apn, user, password, timeout, progress)
         if not m.started or m.rebooted:
             m.rebooted = False
             await self.start()
-        return await self.run(bringup.attach(m, apn, user, password, int(timeout * 1000), progress))
+        return await self.run(once("bringup", "attach", m, apn, user, password, int(timeout * 1000), progress))
 
     async def getaddrinfo(self, host, port, af=0, type=0, proto=0, flags=0):
         from . import table

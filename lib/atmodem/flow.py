@@ -11,6 +11,9 @@ Steps:
 - Write(data): raw bytes to the UART (data mode, the +++ escape).
 - DRAIN: until everything written has left the UART, where the port can tell.
 """
+import sys
+
+from .compat import MICROPYTHON
 
 
 class Until:
@@ -39,3 +42,18 @@ class Drain:
 
 
 DRAIN = Drain()
+
+
+def once(name, fn, *args):
+    """The flow atmodem.<name>.<fn>(*args) of a module used only now and then (bring-up).
+    On MicroPython its code is heap: the module is let go afterwards for the collector
+    (imported again from flash next time, in milliseconds)."""
+    mod = __import__("atmodem." + name, None, None, [fn])
+    try:
+        return (yield from getattr(mod, fn)(*args))
+    finally:
+        if MICROPYTHON:
+            sys.modules.pop("atmodem." + name, None)
+            pkg = sys.modules.get("atmodem")
+            if pkg is not None and name in pkg.__dict__:
+                delattr(pkg, name)

@@ -5,7 +5,7 @@ from .at import Command, Engine
 from .compat import Clock
 from .dialects.base import Dialect, check_port, check_text
 from .errors import EBUSY, EINVAL, ENETDOWN, ECONNRESET, EBADF, ATError, ATTimeout, LinkError, ModemError
-from .flow import DRAIN, Until, Write, _never
+from .flow import DRAIN, Until, Write, _never, once
 from .line import Line
 from .pump import Pump
 from .socket import AF_INET, SOCK_STREAM, Socket
@@ -312,20 +312,16 @@ class Modem:
         """Sync with the module (leaving a data-mode session a previous program left
         behind), echo off, verbose errors, identify the dialect, and close the sockets
         the module still has open that no socket object owns."""
-        from . import bringup
-
-        return self.run(bringup.start(self, int(timeout * 1000)))
+        return self.run(once("bringup", "start", self, int(timeout * 1000)))
 
     def attach(self, apn=None, user=None, password=None, timeout=180, progress=None):
         """SIM, signal, registration, data bearer; returns the local IP address."""
-        from . import bringup
-
         self.check_attach(apn, user, password)
         self.attach_args = (apn, user, password, timeout, progress)
         if not self.started or self.rebooted:
             self.rebooted = False
             self.start()
-        return self.run(bringup.attach(self, apn, user, password, int(timeout * 1000), progress))
+        return self.run(once("bringup", "attach", self, apn, user, password, int(timeout * 1000), progress))
 
     def check_attach(self, apn, user, password):
         for value, what in ((apn, "APN"), (user, "user"), (password, "password")):

@@ -2,7 +2,6 @@
 AT+CFUN=1 to search the network again; power-cycle the module, never two power cuts within
 300 s, and longer apart after 5 in a row. Time is the modem's clock (a fake one in tests)."""
 from .errors import ETIMEDOUT, ModemError
-from .bringup import registered
 
 
 class Policy:
@@ -43,6 +42,8 @@ class Recovery:
             return False
 
     def _registered(self, seconds):
+        from .bringup import registered  # bring-up code loads when needed (flow.once)
+
         m = self.m
         clock = m.clock
         deadline = clock.ticks_add(clock.ticks_ms(), seconds * 1000)

@@ -2,7 +2,7 @@
 id back only once the module confirms it free, and reconcile atmodem's picture with what
 the module reports: at start, after a reboot, and whenever the module contradicts us."""
 from .errors import ENETDOWN, ECONNRESET, ATError, ConnectError, LinkError, ModemError
-from .flow import Until
+from .flow import Until, once
 from .socket import CLOSED, CLOSING, OPEN, OPENING
 
 OPEN_MS = 60000
@@ -23,12 +23,10 @@ def ensure_up(m):
     if not m.rebooted:
         return
     m.rebooted = False
-    from . import bringup
-
-    yield from bringup.start(m, 10000)
+    yield from once("bringup", "start", m, 10000)
     if m.auto_reattach and m.attach_args is not None:
         apn, user, password, timeout, progress = m.attach_args
-        yield from bringup.attach(m, apn, user, password, int(timeout * 1000), progress)
+        yield from once("bringup", "attach", m, apn, user, password, int(timeout * 1000), progress)
 
 
 def _online(m):
