@@ -49,6 +49,8 @@ class Socket(StreamBase):
         self.state = CLOSED
         self.used = False  # close() was called: every later call is EBADF
         self._timeout = None
+        self._t_seen = None  # the timeout _t_ms was computed from
+        self._t_ms = 0
         # Data mode carries bytes, not datagrams: a transparent UDP socket receives a stream
         # (and each write goes out as the module packs it).
         self.inbox = Inbox(self, self.stream or mode == "transparent", rxbuf)
@@ -445,7 +447,12 @@ class Socket(StreamBase):
                 raise self.connect_error
             raise ModemError(ENOTCONN, "socket is not connected")
         t = self._timeout
-        return None if t is None else int(t * 1000)
+        if t is None:
+            return None
+        if t is not self._t_seen:  # a float timeout: its product is a heap object, once
+            self._t_seen = t
+            self._t_ms = int(t * 1000)
+        return self._t_ms
 
     def _timed_out(self, what):
         return ModemError(ETIMEDOUT, "socket %d: %s timed out after %s s" % (self.id, what, self._timeout))
