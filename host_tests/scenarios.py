@@ -709,6 +709,43 @@ def aio_many(m, port, count=8, size=16 * 1024):
     return n
 
 
+def aio_writers_on_one_socket(m, port, writers=3, chunks=40, size=1000):
+    """Tasks sending on the same socket at once (each send is one module command, in
+    whatever order the lock gives them): every chunk arrives whole, none twice or lost."""
+    import asyncio
+
+    from atmodem import aio
+
+    async def main():
+        am = aio.start(m)
+        try:
+            s = am.socket()
+            await s.connect(("127.0.0.1", port))
+
+            async def writer(w):
+                for _ in range(chunks):
+                    await s.sendall(bytes((65 + w,)) * size)
+
+            async def reader():
+                got = b""
+                while len(got) < writers * chunks * size:
+                    got += await s.recv(4096)
+                return got
+
+            got = (await asyncio.gather(reader(), *[writer(w) for w in range(writers)]))[0]
+            await s.close()
+        finally:
+            am.stop()
+        for i in range(0, len(got), size):
+            block = got[i : i + size]
+            assert block == block[:1] * size, "a chunk was mixed with another at %d" % i
+        for w in range(writers):
+            assert got.count(bytes((65 + w,))) == chunks * size, "writer %d" % w
+        return len(got)
+
+    return asyncio.run(main())
+
+
 def aio_cancel(m, port, silent_port):
     """asyncio.wait_for cancels an open (the module answers late), a send (the module
     stalls it) and a read (nothing comes) half-way; the modem works afterwards and nothing
@@ -785,6 +822,7 @@ def _ids(m):
 
 
 ALL = {
+    "aio_writers_on_one_socket": aio_writers_on_one_socket,
     "bringup_released": bringup_released,
     "aio_ticker": aio_ticker,
     "aio_many": aio_many,

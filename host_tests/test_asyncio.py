@@ -50,3 +50,10 @@ def test_cancelled_open_send_and_read_leave_the_modem_working(emulator, runtime,
     with silent:
         run_scenario(emulator(dialect, async_delay=1.0), runtime, dialect, "aio_cancel", port=tcp_echo.port,
                      silent_port=silent.port)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_tasks_sending_on_one_socket_at_once(emulator, runtime, dialect, tcp_echo):
+    """Each send's command is the socket's own only while that send holds it."""
+    run_scenario(emulator(dialect), runtime, dialect, "aio_writers_on_one_socket", port=tcp_echo.port)

@@ -60,6 +60,7 @@ class Socket(StreamBase):
         self.listening = False  # a TCP LISTENER; accepted clients queue in _incoming
         self.service = False  # a bound UDP socket (UDP SERVICE): every send names its peer
         self.read_cmd = None  # the dialect's reusable read command for this socket
+        self.send_cmd = None  # ... and send command, while no send has it (Dialect.send_command)
         self._reset()
 
     def _reset(self):

@@ -3,7 +3,7 @@ small parsers.
 
 A dialect knows one module's words and nothing about UARTs or clocks: its operations are
 flows (generators yielding at.Command / flow.Until steps) that a runner carries out."""
-from ..at import DISCARD, Background
+from ..at import DISCARD, Background, Command
 from ..errors import EINVAL, ECONNREFUSED, EHOSTUNREACH, EMFILE, ETIMEDOUT, ConnectError, LinkError, ModemError
 
 _D0 = 48
@@ -206,6 +206,26 @@ class Dialect:
     def max_datagram(self, sock):
         """The largest datagram one send carries for sock."""
         return self.MAX_DATAGRAM
+
+    def send_command(self, sock, text, mv, prefix, prompt, need, timeout_ms):
+        """A send's command: the socket's own, taken while this send uses it (a concurrent
+        send makes a new one), or a new one. A Command is a dozen attributes: heap per chunk
+        on a board. Give it back with sent_with() once its answer has been read."""
+        c = sock.send_cmd
+        if c is None:
+            return Command(text, prefix, prompt, need, None, mv, timeout_ms, False)
+        sock.send_cmd = None
+        c.text = text
+        c.prefix = prefix
+        c.prompt = prompt
+        c.need = need
+        c.payload = mv
+        c.timeout_ms = timeout_ms
+        return c
+
+    def sent_with(self, sock, c):
+        c.payload = None  # the program's buffer is not kept alive by us
+        sock.send_cmd = c
 
     def read_cmd(self, sock, n):
         """The socket's reusable read command for up to n bytes (no allocation per read)."""

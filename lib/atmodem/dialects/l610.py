@@ -406,12 +406,10 @@ class L610(Dialect):
                 raise sock.inbox.error or LinkError(ECONNRESET, "socket %d closed while flowed off" % sock.id)
         n = len(mv)
         cmd = b"AT+MIPSEND=%d,%d" % (sock.id, n)
-        c = yield Command(
-            cmd, prefix=(b"+MIPPUSH:", b"+MIPSEND:"), prompt=b">", payload=mv,
-            need=b"+MIPSEND:", timeout_ms=_SEND_MS, check=False,
-        )
+        c = yield self.send_command(sock, cmd, mv, (b"+MIPPUSH:", b"+MIPSEND:"), b">", b"+MIPSEND:", _SEND_MS)
         conf = c.first(b"+MIPSEND")
         push = c.first(b"+MIPPUSH")
+        ok = False
         if c.ok() and conf is not None:
             try:
                 f = ints(conf)
@@ -419,11 +417,12 @@ class L610(Dialect):
                     sock.free = f[2]
                 ok = f[1] in (0, 1) and (push is None or ints(push)[1] == 0)
             except (ValueError, IndexError):
-                ok = False
-            if ok:
-                return n
-        answer = b" ".join(c.lines + [c.result or b"no answer"]).decode()
-        raise ATError(cmd.decode(), answer + " (0 of %d bytes confirmed)" % n, EIO)
+                pass
+        answer = b"" if ok else b" ".join(c.lines + [c.result or b"no answer"])
+        self.sent_with(sock, c)
+        if ok:
+            return n
+        raise ATError(cmd.decode(), answer.decode() + " (0 of %d bytes confirmed)" % n, EIO)
 
     def close(self, sock):
         """A flow: True when the module confirmed the id free. Always waits for +MIPCLOSE:

@@ -260,21 +260,22 @@ class NM28(Dialect):
     def _send_once(self, sock, mv, peer):
         n = len(mv)
         to = b',"%s",%d' % (peer[0].encode(), peer[1]) if peer is not None else b""
-        if sock.mode == "hex":
+        hexed = sock.mode == "hex"
+        if hexed:
             cmd = b'AT+IPSENDEX=%d,"%s"%s' % (sock.id, binascii.hexlify(mv), to)
             c = yield Command(cmd, prefix=b"SEND ", check=False)
-            name = "AT+IPSENDEX=%d,<%d bytes as hex>%s" % (sock.id, n, to.decode())
         else:
             cmd = b"AT+IPSEND=%d,%d%s" % (sock.id, n, to)
-            c = yield Command(
-                cmd, prefix=(b"NETWRITE:", b"SSLNETWRITE:", b"SEND "), prompt=b"CONNECT",
-                payload=mv, check=False,
-            )
-            name = cmd.decode()
-        if c.ok() and b"SEND SUCCESS" in c.lines:
+            c = yield self.send_command(
+                sock, cmd, mv, (b"NETWRITE:", b"SSLNETWRITE:", b"SEND "), b"CONNECT", None, _CMD_MS)
+        ok = c.ok() and b"SEND SUCCESS" in c.lines
+        answer = b"" if ok else c.lines[-1] if c.lines else c.result or b"no answer"
+        if not hexed:
+            self.sent_with(sock, c)
+        if ok:
             return n
-        answer = (c.lines[-1] if c.lines else c.result or b"no answer").decode()
-        raise ATError(name, answer + " (0 of %d bytes confirmed)" % n, EIO)
+        name = "AT+IPSENDEX=%d,<%d bytes as hex>%s" % (sock.id, n, to.decode()) if hexed else cmd.decode()
+        raise ATError(name, answer.decode() + " (0 of %d bytes confirmed)" % n, EIO)
 
     def close(self, sock):
         """A flow: True when the module confirmed the id free."""
