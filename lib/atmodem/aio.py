@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover - very old MicroPython
 from .at import Command
 from .compat import MICROPYTHON
 from .errors import EAGAIN, ModemError
-from .flow import DRAIN, Until, Write, _never, once
+from .flow import Until, _never, once
 from .socket import CLOSED
 
 _TICK_MS = 100  # waiters re-check their deadlines at least this often
@@ -172,13 +172,7 @@ class AsyncModem:
             return await self._command(s)
         if isinstance(s, Until):
             return await self.until(s.pred, s.timeout_ms, s.what)
-        if isinstance(s, Write):
-            self.m.line.write(s.data)
-            return None
-        if s is DRAIN:
-            self.m.line.drain()
-            return None
-        raise TypeError("a flow yielded %r, which is not a step" % (s,))
+        return self.m.output_step(s)
 
     async def _command(self, c):
         m = self.m

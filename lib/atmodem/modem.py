@@ -113,6 +113,10 @@ class Modem:
             return self._command(s)
         if isinstance(s, Until):
             return self.until(s.pred, s.timeout_ms, s.what)
+        return self.output_step(s)
+
+    def output_step(self, s):
+        """Write / DRAIN, the steps that never wait for the module (both runners)."""
         if isinstance(s, Write):
             self.line.write(s.data)
             return None

@@ -215,12 +215,7 @@ class Dialect:
         if c is None:
             return Command(text, prefix, prompt, need, None, mv, timeout_ms, False)
         sock.send_cmd = None
-        c.text = text
-        c.prefix = prefix
-        c.prompt = prompt
-        c.need = need
-        c.payload = mv
-        c.timeout_ms = timeout_ms
+        Command.__init__(c, text, prefix, prompt, need, None, mv, timeout_ms, False)  # same attributes: no new heap
         return c
 
     def sent_with(self, sock, c):

@@ -72,10 +72,8 @@ class L610(Dialect):
                 start = i  # <id> follows <ip>,<port>,
         addr = None
         if udp:
-            f = bytes(buf[s + 9 : start]).split(b",")
-            try:
-                addr = (f[0].strip().decode(), int(f[1]))
-            except ValueError:
+            addr = self._peer(buf, s + 9, start - 1)
+            if addr is None:
                 return -1
         self._p = start
         sid = self.num(buf, i)
@@ -87,6 +85,14 @@ class L610(Dialect):
             target.rx_addr = addr
         self.engine.expect(target, n)
         return i
+
+    def _peer(self, buf, i, j):
+        """`<ip>,<port>` in buf[i:j], a +MIPRUDP header's start: (ip, port), or None."""
+        f = bytes(buf[i:j]).split(b",")
+        try:
+            return (f[0].strip().decode(), int(f[1]))
+        except (ValueError, IndexError):
+            return None
 
     def header(self, buf, s, e):
         """`+MIPDATA: <id>,<len>` then len raw bytes (IPRFMT 5 read), the frequent
@@ -190,11 +196,8 @@ class L610(Dialect):
         if buf[s + 5] == 85:  # +MIPRUDP
             c1 = buf.find(b",", i, e)
             c2 = buf.find(b",", c1 + 1, e) if c1 > 0 else -1
-            if c2 < 0:
-                return False
-            try:
-                addr = (bytes(buf[i:c1]).strip().decode(), int(bytes(buf[c1 + 1 : c2])))
-            except ValueError:
+            addr = self._peer(buf, i, c2) if c2 > 0 else None
+            if addr is None:
                 return False
             i = c2 + 1
         self._p = i
