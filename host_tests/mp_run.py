@@ -1,5 +1,6 @@
-"""Run one scenario under the micropython binary:
-micropython host_tests/mp_run.py <tty> <dialect> <scenario> [key=value ...]"""
+"""Run one scenario as a program of its own, under the micropython binary or CPython:
+micropython host_tests/mp_run.py <tty> <dialect> <scenario> [key=value ...]
+(CPython: PYTHONPATH=lib:host_tests python host_tests/mp_run.py ...)"""
 import sys
 
 import atmodem

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import threading
 
 import pytest
@@ -21,8 +22,11 @@ DIALECTS = ["nm28", "l610"]
 MODES = ["push", "hex", "buffer"]
 
 
-def run_scenario(emu, runtime, dialect, name, **kw):
-    if runtime == "cpython":
+def run_scenario(emu, runtime, dialect, name, own_process=False, **kw):
+    """own_process: CPython runs the scenario as its own program, as a user's would. In this
+    process it shares the GIL with the emulator's threads and pytest's heap with every
+    collection pass, which is not the driver's doing; timing scenarios must not measure it."""
+    if runtime == "cpython" and not own_process:
         guard = kw.pop("guard_ms", 1000)
         m = atmodem.Modem(atmodem.hal.open_serial(emu.path), dialect=dialect, guard_ms=guard)
         m.start()
@@ -31,9 +35,11 @@ def run_scenario(emu, runtime, dialect, name, **kw):
             return scenarios.ALL[name](m, **kw)
         finally:
             m.close()
-    args = [MICROPYTHON, os.path.join(ROOT, "host_tests", "mp_run.py"), emu.path, dialect, name]
+    path = os.path.join(ROOT, "lib") + ":" + os.path.join(ROOT, "host_tests")
+    interpreter = sys.executable if runtime == "cpython" else MICROPYTHON
+    args = [interpreter, os.path.join(ROOT, "host_tests", "mp_run.py"), emu.path, dialect, name]
     args += ["%s=%s" % kv for kv in kw.items()]
-    env = {"MICROPYPATH": os.path.join(ROOT, "lib") + ":" + os.path.join(ROOT, "host_tests") + ":.frozen"}
+    env = {"MICROPYPATH": path + ":.frozen", "PYTHONPATH": path}
     r = subprocess.run(args, env=env, capture_output=True, text=True, timeout=240)
     assert r.returncode == 0 and "PASS" in r.stdout, r.stdout + r.stderr
     return r.stdout
