@@ -9,6 +9,7 @@ import sys
 import threading
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import atmodem
 from host_tests import scenarios
@@ -335,6 +336,56 @@ def test_data_waiting_urc_during_a_short_read_is_not_lost():
     s.data_waiting()
     s.settimeout(5)
     assert s.read(6) == b"abcdef"
+
+
+class _ChunkedUART:
+    """A ScriptedUART whose port hands out at most `chunk` bytes per read."""
+
+    def __init__(self, uart, chunk):
+        self.uart, self.chunk = uart, chunk
+
+    def readinto(self, buf):
+        return self.uart.readinto(memoryview(buf)[: self.chunk])
+
+    def __getattr__(self, name):
+        return getattr(self.uart, name)
+
+
+@settings(max_examples=60, deadline=None)
+@given(chunk=st.integers(1, 1600), rxbuf=st.sampled_from([1500, 2000, 3001, 4096]),
+       sizes=st.lists(st.integers(1, 5000), min_size=1, max_size=8))
+def test_read_answers_arrive_whole_however_the_port_cuts_them(chunk, rxbuf, sizes):
+    """A read's payload goes from the port straight into the socket's ring (wrapping, or
+    filling it before the payload ends): the program gets every byte, in order."""
+    from atmodem.socket import OPEN
+    from host_tests.fakes import FakeClock, ScriptedUART, basic_answers
+
+    held = bytearray(os.urandom(9000))
+    data = bytes(held)
+
+    def extra(cmd):
+        if cmd.startswith(b"AT+IPRD=0,"):
+            k = min(int(cmd[10:].strip()), len(held))
+            out = b"\r\n+IPRD: 0,%d\r\n" % k + bytes(held[:k]) + b"\r\nOK\r\n"
+            del held[:k]
+            return out
+        return None
+
+    clock = FakeClock()
+    m = atmodem.Modem(_ChunkedUART(ScriptedUART(clock, basic_answers(extra)), chunk), "nm28", clock=clock)
+    m.start()
+    s = m.socket(mode="buffer", rxbuf=rxbuf)
+    s.id, s.state, s.opened = 0, OPEN, True
+    m.dialect.socks[0] = s
+    s.data_waiting()
+    s.settimeout(5)
+    got = bytearray()
+    i = 0
+    while len(got) < len(data):
+        got += s.recv(sizes[i % len(sizes)])
+        i += 1
+    assert got == data
+    m.close()
 
 
 @pytest.mark.parametrize("d", DIALECTS)

@@ -39,6 +39,14 @@ class Target:
     def rx_write(self, mv, i, k):
         return k
 
+    def rx_region(self, k):
+        """Where the next up to k bytes of a payload may be read straight from the port (a
+        writable memoryview), or None: they go through rx_write."""
+        return None
+
+    def rx_landed(self, n):
+        """n bytes were read into the last rx_region."""
+
     def rx_end(self):
         pass
 
@@ -62,6 +70,10 @@ class Command:
     """
 
     background = False  # nobody waits for it (at.Background)
+    # A read: its answer's payload is read from the port straight into the socket (nothing
+    # follows it on the line but the OK, so no batch is split). Pushed data is not: it comes
+    # back to back, and a read that stops at each payload's end takes more passes.
+    lands = False
     # reads (reused per socket) fill these in; wire: text + CR, precomputed
     sid = -1
     sock = None
@@ -194,6 +206,19 @@ class Engine:
     def need(self):
         """Bytes of the current payload still to come (0 between payloads)."""
         return self._need
+
+    def direct(self):
+        """The target of a payload under way, when its next bytes may be read from the port
+        straight into it (Line.service asks rx_region; then landed)."""
+        return self._target if self._need and not self._skip_lf else None
+
+    def landed(self, n):
+        """n bytes of the payload under way went straight into its target."""
+        self._need -= n
+        if not self._need:
+            t = self._target
+            self._target = DISCARD
+            t.rx_end()
 
     def receiving(self):
         """The target of a payload that is not complete yet (None between payloads)."""

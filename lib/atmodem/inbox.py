@@ -82,11 +82,26 @@ class Inbox(Target):
         ring = self.ring
         waiting = ring.count
         took = ring.write(mv, i, n)
+        self._check_hw(waiting)
+        return took
+
+    def rx_region(self, k):
+        if self.lost or not self.stream:
+            return None
+        return self.ring.region(k)
+
+    def rx_landed(self, n):
+        if self.switching and self.want_hold:
+            self.burst += n
+        waiting = self.ring.count
+        self.ring.added(n)
+        self._check_hw(waiting)
+
+    def _check_hw(self, waiting):
         # Hold when data lands on data the program has not taken and the ring is past hw:
         # the program is behind. (A batch landing in an empty ring is a program keeping up.)
-        if waiting and not self.want_hold and ring.count >= self.hw:
+        if waiting and not self.want_hold and self.ring.count >= self.hw:
             self.sock.hold_changed(True)
-        return took
 
     def rx_end(self):
         d = self._stage

@@ -69,6 +69,13 @@ class Line:
             self.buf[0:k] = bytes(self.mv[self.off : self.end])
             self.off, self.end = 0, k
         room = self.end
+        c = self.cmd
+        if not room and c is not None and c.lands:
+            t = self.engine.direct()
+            if t is not None:
+                region = t.rx_region(self.engine.need())
+                if region is not None:
+                    return self._land(t, region) or moved
         n = self.port.readinto(self.mv[room:] if room else self.buf)
         if not n:
             return moved
@@ -76,6 +83,18 @@ class Line:
             self.trace("<", bytes(self.mv[room : room + n]))
         self.end = room + n
         self._feed(final)
+        return True
+
+    def _land(self, t, region):
+        """A payload's next bytes, read from the port straight into its target: the copy
+        through the line buffer and the engine's pass over it are saved."""
+        n = self.port.readinto(region)
+        if not n:
+            return False
+        if self.trace:
+            self.trace("<", bytes(region[:n]))
+        t.rx_landed(n)
+        self.engine.landed(n)
         return True
 
     def _feed(self, final):

@@ -53,6 +53,8 @@ def check_port(port, what="port", lo=1):
 class Read(Background):
     """A socket's reusable read command (the full-size text is built once)."""
 
+    lands = True
+
     def __init__(self, full, pump, sock):
         Background.__init__(self, full, pump)
         self.full = full
