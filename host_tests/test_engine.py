@@ -281,6 +281,37 @@ def test_a_receive_format_switch_applies_from_the_byte_after_its_ok():
     assert bytes(h.targets[1].data) == b"a\r\nb,c\r" and h.urcs == []
 
 
+def test_a_push_after_a_data_waiting_urc_keeps_a_leading_lf():
+    """L610: a `+MIPREAD` URC (the module holds data, IPRFMT 5) ends with CR LF and starts
+    no payload; after the switch back to push, the first pushed payload begins with LF.
+    That LF is data: it used to be taken for the URC's line end, so the payload lost its
+    first byte and took the CR after it instead (same length, other bytes)."""
+    from atmodem.at import Notify
+
+    e, h = engine_for(L610, fmt=5)
+    h.d.socks[1] = _Holder()
+    c = Notify(b'AT+GTSET="IPRFMT",2', h.d)
+    c.want = 2
+    e.start(c)
+    e.feed(b"\r\n+MIPREAD: 1,100\r")
+    e.feed(b"\n\r\nOK\r\n\r\n+MIPRTCP: 1,3,\nab\r\n")
+    assert c.ok() and h.d.fmt == 2 and h.d.socks[1].waiting == 1
+    assert bytes(h.targets[1].data) == b"\nab"
+
+
+class _Holder:
+    """A socket as the dialect sees it: told when the module holds data for it."""
+
+    waiting = 0
+    mode = "push"
+
+    def __init__(self):
+        self.inbox = self
+
+    def data_waiting(self):
+        self.waiting += 1
+
+
 def test_a_hex_data_line_too_long_to_read_is_an_error_on_its_socket():
     """L610 IPRFMT 0: a line longer than the line buffer is dropped to stay in sync; its
     socket must hear it lost data (ENOBUFS), not carry on with a gap."""

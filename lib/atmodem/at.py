@@ -418,7 +418,10 @@ class Engine:
             return
         if self.header_prefixes and buf.startswith(self.header_prefixes, s, e):
             if self.h.header(buf, s, e):
-                self._skip_lf = by_cr
+                # the LF after a header's CR is not its payload's; a header that starts no
+                # payload (a data-waiting URC) leaves its LF to the line reader, else a
+                # later inline payload would lose a leading LF to it
+                self._skip_lf = by_cr and self._need > 0
                 return
         self._dispatch(bytes(mv[s:e]))
     def _dispatch(self, line):
