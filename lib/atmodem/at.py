@@ -41,11 +41,8 @@ class Target:
 
     def rx_region(self, k):
         """Where the next up to k bytes of a payload may be read straight from the port (a
-        writable memoryview), or None: they go through rx_write."""
+        writable memoryview; rx_landed(n) after), or None: they go through rx_write."""
         return None
-
-    def rx_landed(self, n):
-        """n bytes were read into the last rx_region."""
 
     def rx_end(self):
         pass

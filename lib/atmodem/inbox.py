@@ -79,9 +79,8 @@ class Inbox(Target):
                 self._stage = bytearray()
             self._stage += mv[i : i + n]
             return n
-        ring = self.ring
-        waiting = ring.count
-        took = ring.write(mv, i, n)
+        waiting = self.ring.count
+        took = self.ring.write(mv, i, n)
         self._check_hw(waiting)
         return took
 
@@ -94,7 +93,7 @@ class Inbox(Target):
         if self.switching and self.want_hold:
             self.burst += n
         waiting = self.ring.count
-        self.ring.added(n)
+        self.ring.count += n
         self._check_hw(waiting)
 
     def _check_hw(self, waiting):

@@ -75,7 +75,16 @@ class Line:
             if t is not None:
                 region = t.rx_region(self.engine.need())
                 if region is not None:
-                    return self._land(t, region) or moved
+                    # a read's payload straight into its socket: the copy through the line
+                    # buffer and the engine's pass over it are saved
+                    n = self.port.readinto(region)
+                    if not n:
+                        return moved
+                    if self.trace:
+                        self.trace("<", bytes(region[:n]))
+                    t.rx_landed(n)
+                    self.engine.landed(n)
+                    return True
         n = self.port.readinto(self.mv[room:] if room else self.buf)
         if not n:
             return moved
@@ -83,18 +92,6 @@ class Line:
             self.trace("<", bytes(self.mv[room : room + n]))
         self.end = room + n
         self._feed(final)
-        return True
-
-    def _land(self, t, region):
-        """A payload's next bytes, read from the port straight into its target: the copy
-        through the line buffer and the engine's pass over it are saved."""
-        n = self.port.readinto(region)
-        if not n:
-            return False
-        if self.trace:
-            self.trace("<", bytes(region[:n]))
-        t.rx_landed(n)
-        self.engine.landed(n)
         return True
 
     def _feed(self, final):

@@ -35,7 +35,7 @@ class Ring:
 
     def region(self, k):
         """A memoryview of up to k free bytes that follow the data, for a port to read into
-        (then `added`): one copy less than write. None when the ring is full."""
+        (then count += what came): one copy less than write. None when the ring is full."""
         end = self.start + self.count
         if end >= self.size:
             end -= self.size
@@ -45,9 +45,6 @@ class Ring:
         if room <= 0:
             return None
         return self.mv[end : end + (k if k < room else room)]
-
-    def added(self, n):
-        self.count += n
 
     def readinto(self, out, n=-1):
         """Move up to n (or len(out)) bytes into out; return the count."""
