@@ -20,13 +20,13 @@ except ImportError:  # pragma: no cover - very old MicroPython
     import uasyncio as asyncio
 
 from .at import Command
-from .compat import MICROPYTHON
+from .compat import MICROPYTHON, const
 from .errors import EAGAIN, ModemError
 from .flow import Until, _never, once
 from .socket import CLOSED
 
-_TICK_MS = 100  # waiters re-check their deadlines at least this often
-_SPILL_MS = 1000  # a full socket nobody drains, in front of what a task waits for
+_TICK_MS = const(100)  # waiters re-check their deadlines at least this often
+_SPILL_MS = const(1000)  # a full socket nobody drains, in front of what a task waits for
 
 
 def _sleep_ms(ms):

@@ -2,7 +2,7 @@
 flows. `run(flow)` is the blocking runner: it carries out each step a flow yields, servicing
 the line while it waits; atmodem.aio drives the same flows from an asyncio task."""
 from .at import Command, Engine
-from .compat import Clock
+from .compat import Clock, const
 from .dialects.base import Dialect, check_port, check_text
 from .errors import EBUSY, EINVAL, ENETDOWN, ECONNRESET, EBADF, ATError, ATTimeout, LinkError, ModemError
 from .flow import DRAIN, Until, Write, _never, once
@@ -10,7 +10,7 @@ from .line import Line
 from .pump import Pump
 from .socket import AF_INET, SOCK_STREAM, Socket
 
-_CMD_MS = 5000
+_CMD_MS = const(5000)
 
 
 def dialect_class(name):

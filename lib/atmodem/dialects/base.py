@@ -4,10 +4,11 @@ small parsers.
 A dialect knows one module's words and nothing about UARTs or clocks: its operations are
 flows (generators yielding at.Command / flow.Until steps) that a runner carries out."""
 from ..at import DISCARD, Background, Command
+from ..compat import const
 from ..errors import EINVAL, ECONNREFUSED, EHOSTUNREACH, EMFILE, ETIMEDOUT, ConnectError, LinkError, ModemError
 
-_D0 = 48
-_D9 = 57
+_D0 = const(48)
+_D9 = const(57)
 
 
 def ints(text):

@@ -6,19 +6,20 @@ when the flow that sent the first was cancelled (the module is busy all the same
 import binascii
 
 from ..at import Background, Command, Notify
+from ..compat import const
 from ..errors import EBUSY, ECONNRESET, EIO, ATError, ATTimeout, LinkError, ModemError
 from ..flow import Until
 from .base import Dialect, ints, unquote
 
 _FORMAT = {"push": 2, "hex": 0, "buffer": 5}
-_CALL_MS = 150000
+_CALL_MS = const(150000)
 CALL_RETRIES = 2
-_OPEN_MS = 60000
-_CLOSE_MS = 60000
-_SEND_MS = 12000 + 3000  # the module itself gives up after 12 s [seed]
+_OPEN_MS = const(60000)
+_CLOSE_MS = const(60000)
+_SEND_MS = const(12000 + 3000)  # the module itself gives up after 12 s [seed]
 # IPRFMT 0 data lines: the largest datagram (2048 bytes) as hex and its header. SPEC.md
 # bounds no TCP line: a longer one is ENOBUFS on its socket (overflow), never a silent gap.
-_HEX_LINE = 4200
+_HEX_LINE = const(4200)
 
 
 class L610(Dialect):

@@ -2,14 +2,15 @@
 import binascii
 
 from ..at import Background, Command
+from ..compat import const
 from ..errors import EIO, ATError, ModemError
 from ..flow import Until, pause
 from ..socket import CLOSING
 from .base import Dialect, ints, last_int, unquote
 
 _MODE = {"buffer": 0, "push": 1, "hex": 1, "transparent": 2}
-_CMD_MS = 5000
-_STATE_CLOSED = 0
+_CMD_MS = const(5000)
+_STATE_CLOSED = const(0)
 
 
 class NM28(Dialect):
