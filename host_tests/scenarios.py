@@ -648,27 +648,60 @@ async def _echo_through(am, port, size, chunk=4096):
     return sent
 
 
+def _oversleep_meter():
+    """CPython: the ms the running loop's selector slept past the timeout it asked for (the
+    OS woke the process late: not the loop being held), as a growing total. [0.0] elsewhere."""
+    import asyncio
+    import time
+
+    over = [0.0]
+    sel = getattr(asyncio.get_event_loop(), "_selector", None)
+    if sel is None or not hasattr(time, "monotonic"):
+        return over
+    select = sel.select
+
+    def timed(timeout=None):
+        t = time.monotonic()
+        r = select(timeout)
+        if timeout is not None and timeout >= 0:
+            late = (time.monotonic() - t - timeout) * 1000
+            if late > 0:
+                over[0] += late
+        return r
+
+    sel.select = timed
+    return over
+
+
 def aio_ticker(m, port, path, kind, sockets=4, size=64 * 1024):
     """While tasks bring a fresh modem up (async results delayed by the harness), open
     sockets and echo through each at once, a task that wants to run every 10 ms never
-    waits long: returns the worst gap in ms."""
+    waits long. Returns "held raw": the worst gap the loop caused, in ms, and the worst gap
+    as the ticker saw it. They differ on CPython only, by the time the OS let the process
+    sleep past a timer (two cores also run the emulator and the servers here)."""
     import asyncio
 
     from atmodem import aio
 
     m.close()
     m2 = atmodem.Modem(atmodem.hal.open_serial(path), dialect=kind)
-    gaps = [0]
+    gaps = [0, 0]
     done = []
 
     async def ticker():
+        over = _oversleep_meter()
         last = _now_ms()
+        seen = over[0]
         while not done:
             await asyncio.sleep(0.01)
             gap = _since_ms(last)
             last = _now_ms()
-            if gap > gaps[0]:
-                gaps[0] = gap
+            held = gap - int(over[0] - seen)
+            seen = over[0]
+            if held > gaps[0]:
+                gaps[0] = held
+            if gap > gaps[1]:
+                gaps[1] = gap
 
     async def work():
         am = aio.start(m2)
@@ -685,7 +718,7 @@ def aio_ticker(m, port, path, kind, sockets=4, size=64 * 1024):
         await asyncio.gather(ticker(), work())
 
     asyncio.run(main())
-    return gaps[0]
+    return "%d %d" % (gaps[0], gaps[1])
 
 
 def aio_many(m, port, count=8, size=16 * 1024):

@@ -31,11 +31,12 @@ def test_a_ticker_never_waits_while_others_attach_open_and_echo(emulator, runtim
     """A task that wants to run every 10 ms, while others bring the modem up with the
     module's async results 2 s late, open four sockets and echo 64 KiB through each at once:
     the loop is never held for more than 20 ms. The program runs in its own process, as a
-    user's does (see run_scenario)."""
+    user's does (see run_scenario). On CPython the time the OS let the process sleep past a
+    timer is not counted (see scenarios.aio_ticker); a block in a system call still is."""
     emu = emulator(dialect, async_delay=2.0)
     out = run_scenario(emu, runtime, dialect, "aio_ticker", own_process=True, port=tcp_echo.port, path=emu.path,
                        kind=dialect)
-    assert gap_of(out) <= 20, "the ticker waited %s ms" % gap_of(out)
+    assert gap_of(out) <= 20, "the loop held the ticker %s ms (held, raw: %s)" % (gap_of(out), out)
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
