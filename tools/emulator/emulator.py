@@ -5,9 +5,11 @@ import os
 import random
 from typing import Optional, Tuple
 
+from . import variants
+from .config import Config
 from .l610 import L610
 from .line import Line
-from .module import Config, Module
+from .module import Module
 from .nm28 import NM28
 
 DIALECTS = {"nm28": NM28, "l610": L610}
@@ -18,7 +20,11 @@ class Emulator:
 
     serve=(host, port) also puts the line on TCP (`serve_address`; pyserial `socket://`).
     The line has one host at a time: while a TCP client is connected the module's output
-    goes to it alone, otherwise to the pseudo-terminal; input from either reaches the module."""
+    goes to it alone, otherwise to the pseudo-terminal; input from either reaches the module.
+
+    firmware= picks the answer forms of a real firmware (variants.FIRMWARE: l610 manual,
+    g510, g24; nm28 manual, hm609; default manual); push_trailer=False, echo_sticks=True and
+    model=b"..." are quirks of their own, combinable with any of them (variants.py)."""
 
     def __init__(
         self,
@@ -32,6 +38,7 @@ class Emulator:
             raise ValueError("dialect must be one of %s" % ", ".join(DIALECTS))
         self.dialect = dialect
         self.config = Config(**settings)
+        variants.check(dialect, self.config.firmware)
         self._baud, self._serve, self._log = baud, serve, log
         self.line: Optional[Line] = None
         self.module: Optional[Module] = None

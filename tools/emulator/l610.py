@@ -8,17 +8,19 @@ from . import netconn
 from .module import Module
 from .parsing import CmdError, num, text_arg
 from .sock import Sock
+from .variants import L610Manual
 
 HEX_CHUNK = 1024  # bytes per +MIPRTCP line in IPRFMT 0
 RAW_CHUNK = 1460
 
 
 class L610(Module):
+    fw: "L610Manual"  # the firmware variant's answer forms (variants.py)
     MANUFACTURER = "Fibocom"
     MODEL = "L610"
     REVISION = "16000.1000.00.96.20.10_EMU"
     IDS = range(1, 7)
-    BOOT_URCS = ("AT command ready",)
+    DIALECT = "l610"  # answer forms: self.fw, variants.L610Manual and its variants
 
     def __init__(self, *a, **kw):
         self.iprfmt = 0  # kept across power-off [seed]
@@ -39,6 +41,7 @@ class L610(Module):
 
     def reset_dialect(self) -> None:
         self.busy = False  # an async command has not finished yet
+        self.dialling = False  # AT+MIPCALL=1 answered OK, result not yet out
         self.odm_ids: set = set()
 
     def sim_became_ready(self) -> None:
@@ -56,8 +59,7 @@ class L610(Module):
             self.urc(u)
 
     def _free_line(self, tag: str) -> str:
-        free = self.free_ids()
-        return "%s: %s" % (tag, ",".join(str(i) for i in free) if free else "0")
+        return "%s: %s" % (tag, self.fw.id_list(self.free_ids()))
 
     # ---------------------------------------------------------------- settings
     def at_gtset(self, kind, args) -> None:
@@ -85,7 +87,7 @@ class L610(Module):
     # ---------------------------------------------------------------- bearer
     def at_mipcall(self, kind, args) -> None:
         if kind == "read":
-            return self.info("+MIPCALL: 1,%s" % self.ip if self.ip else "+MIPCALL: 0")
+            return self.info(self.fw.call_state(self.ip, self.dialling))
         if kind == "test":
             return self.info('+MIPCALL: (0-1),"APN","USERNAME","PASSWORD"')
         if kind != "set" or len(args) not in (1, 2, 4):
@@ -103,13 +105,15 @@ class L610(Module):
                     self.sock_lost(s, peer_closed=False)
             self.ip = None
             return self.later(self.cfg.async_delay, self._done, "+MIPCALL: 0")
+        self.dialling = True
         self.later(self.cfg.async_delay, self._dialled)
 
     def _dialled(self) -> None:
+        self.dialling = False
         if self.reg_stat() not in (1, 5):
             return self._done("+MIPCALL: 0")
         self.ip = self.cfg.local_ip
-        self._done("+MIPCALL: %s" % self.ip)
+        self._done(self.fw.call_result(self.ip))
 
     # ---------------------------------------------------------------- open and close
     def _open_args(self, args):
@@ -132,10 +136,15 @@ class L610(Module):
         self._async()
         sock.buffered = self.iprfmt == 5
         self.socks[sock.id] = sock
+        if self.fw.open_result_first:
+            return self.connect_async(sock, lambda err, why: self._opened(sock, err, ok_after=True))
         self.ok()
-        self.connect_async(
-            sock, lambda err, why: self._done("+MIPOPEN: %d,%d" % (sock.id, 0 if err else 1))
-        )
+        self.connect_async(sock, lambda err, why: self._opened(sock, err))
+
+    def _opened(self, sock: Sock, err: int, ok_after: bool = False) -> None:
+        self._done("+MIPOPEN: %d,%d" % (sock.id, 0 if err else 1))
+        if ok_after:
+            self.ok()
 
     def at_mipodm(self, kind, args) -> None:
         if kind == "read":
@@ -169,10 +178,9 @@ class L610(Module):
 
     def at_mipclose(self, kind, args) -> None:
         if kind == "read":
-            ids = sorted(self.socks)
-            return self.info("+MIPCLOSE: %s" % (",".join(map(str, ids)) if ids else "0"))
+            return self.info(self.fw.tag("+MIPCLOSE") + self.fw.id_list(sorted(self.socks)))
         if kind == "test":
-            return self.info("+MIPCLOSE: (1-6)")
+            return self.info(self.fw.tag("+MIPCLOSE") + "(1-6)")
         if kind != "set" or len(args) != 1:
             raise CmdError(50)
         sock = self.socks.get(num(args[0], 1, 6))
@@ -185,15 +193,32 @@ class L610(Module):
     def _closed(self, sock: Sock) -> None:
         self.close_sock(sock)
         self.odm_ids.discard(sock.id)
-        self._done("+MIPCLOSE: %d,0" % sock.id)
+        self._done(self.fw.close_line(sock.id, self._acked(sock), 0))
 
     def report_closed(self, sock: Sock) -> None:
-        self.urc("+MIPSTAT: %d,1" % sock.id)
+        self.urc(self.fw.tag("+MIPSTAT") + "%d,1" % sock.id)
+
+    @staticmethod
+    def _acked(sock: Sock) -> int:
+        """Bytes of this socket the network took (our stand-in for "acknowledged")."""
+        return sock.queued - sock.tx_len
+
+    def _ack_notice(self, sock: Sock) -> None:
+        """Once the data sent so far has all left: the firmware's acknowledgement notice
+        (none in the manual's forms). Never inside a send's answer: it follows that."""
+        acked = self._acked(sock)
+        line = self.fw.ack_line(sock.id, acked)
+        if not line or sock.tx_len or acked <= sock.acked_told or sock.dead or sock.transparent:
+            return
+        if self.responding:
+            return self.later(0.01, self._ack_notice, sock)
+        sock.acked_told = acked
+        self.urc(line)
 
     # ---------------------------------------------------------------- send and flow control
     def at_mipsend(self, kind, args) -> None:
         if kind == "test":
-            return self.info("+MIPSEND: (1-6),(1-2048)")
+            return self.info(self.fw.tag("+MIPSEND") + "(1-6),(1-2048)")
         if kind != "set" or len(args) != 2:
             raise CmdError(50)
         sock = self.socks.get(num(args[0], 1, 6))
@@ -213,14 +238,16 @@ class L610(Module):
         self.responding = False
         self.cond.notify_all()
         free = max(0, self.cfg.send_buffer - sock.tx_len)
-        self.resp("+MIPPUSH: %d,0" % sock.id)
-        self.resp("+MIPSEND: %d,%d,%d" % (sock.id, 1 if sock.xoff else 0, free))
+        self.resp(self.fw.push_line(sock.id, 0, self._acked(sock)))
+        self.resp(self.fw.tag("+MIPSEND") + "%d,%d,%d" % (sock.id, 1 if sock.xoff else 0, free))
         self.ok()
         if not free and not sock.xoff:
             sock.xoff = True
             self.urc("+MIPXOFF: %d" % sock.id)
+        self._ack_notice(sock)
 
     def tx_drained(self, sock: Sock) -> None:
+        self._ack_notice(sock)
         if sock.xoff and not sock.hold and sock.tx_len <= self.cfg.send_buffer // 2:
             sock.xoff = False
             self.urc("+MIPXON: %d" % sock.id)
@@ -251,7 +278,7 @@ class L610(Module):
         step = len(data) if udp else RAW_CHUNK  # a datagram is one URC, whole [SPEC]
         for i in range(0, len(data), max(1, step)):
             part = data[i : i + step]
-            self.out(b"\r\n%s%d," % (head.encode(), len(part)) + part + b"\r\n")
+            self.out(b"\r\n%s%d," % (head.encode(), len(part)) + part + self.fw.trailer)
 
     def data_waiting(self, sock: Sock) -> None:
         if sock.transparent:
@@ -266,7 +293,7 @@ class L610(Module):
         if sock is None:
             raise CmdError(3)
         data, _ = sock.take(n)
-        self.out(b"\r\n+MIPDATA: %d,%d\r\n" % (sid, len(data)) + data + b"\r\nOK\r\n")
+        self.out(self.fw.read_answer(sid, data))
         self.cond.notify_all()
 
     def at_mipdns(self, kind, args) -> None:

@@ -1,6 +1,7 @@
 """What both virtual modules share: AT line handling, echo, errors, the common 3GPP
 commands, payload prompts, data (transparent) mode with the `+++` guard time, the sockets'
-network threads, timers and fault hooks. A dialect subclasses `Module` and adds its words.
+network threads, timers and fault hooks. A dialect subclasses `Module` and adds its words;
+the answer forms that differ between firmware come from `self.fw` (variants.py).
 
 Concurrency: one re-entrant lock (`self.lock`, with `self.cond` on it) guards all module
 state. The line's reader thread, the network threads and the timer thread take it; nothing
@@ -12,8 +13,9 @@ import threading
 import time
 from typing import Callable, Dict, List, Optional
 
-from . import netconn
-from .parsing import CME_TEXT, CmdError, _nothing, num, parse_args, text_arg
+from . import netconn, variants
+from .config import Config  # noqa: F401  (re-exported: emulator.py, tests)
+from .parsing import CmdError, _nothing, num, parse_args, text_arg
 from .sock import Sock
 from .timers import Scheduler
 
@@ -21,37 +23,17 @@ CMD, PAYLOAD, DATA = 0, 1, 2
 LINE_MAX = 4400  # longest command line: AT+IPSENDEX with 2048 hex chars and a peer address
 
 
-class Config:
-    """Timings and host-facing settings; every delay is near zero by default."""
-
-    def __init__(self, **kw):
-        self.boot_delay = 0.0  # power-on to first answer
-        self.sim_delay = 0.0  # boot to SIM ready (AT+CPIN? answers ERROR before)
-        self.reg_delay = 0.0  # SIM ready to registered
-        self.async_delay = 0.01  # OK of an async command to its result URC
-        self.connect_timeout = 10.0
-        self.guard_time = 1.0  # `+++` guard silence, seconds
-        self.payload_timeout = 12.0  # a send prompt gives up waiting for bytes
-        self.send_buffer = 2048  # module send buffer per socket (L610 <free>)
-        self.send_wait = 0.5  # NM28: how long a send waits for room before SEND FAIL
-        self.cert_dir: Optional[str] = None
-        self.listen_host = "127.0.0.1"  # where "0.0.0.0" listeners really bind
-        self.local_ip = "10.166.80.147"
-        for k, v in kw.items():
-            if not hasattr(self, k):
-                raise TypeError("unknown emulator setting %r" % k)
-            setattr(self, k, v)
-
-
 class Module:
     MANUFACTURER = ""
     MODEL = ""
     REVISION = ""
     IDS = range(0)
-    BOOT_URCS: tuple = ()
+    DIALECT = ""  # its key in variants.FIRMWARE
 
     def __init__(self, cfg: Config, line_write: Callable[[bytes], None], wait_room: Callable):
         self.cfg = cfg
+        self.fw = variants.forms(self.DIALECT, cfg)  # the firmware's answer forms
+        self.MODEL = self.MODEL if self.fw.model is None else self.fw.model
         self.write = line_write
         self.wait_line_room = wait_room
         self.lock = threading.RLock()
@@ -120,7 +102,7 @@ class Module:
 
     def _booted(self) -> None:
         self.ready = True
-        for urc in self.BOOT_URCS:
+        for urc in self.fw.boot_urcs:
             self.urc(urc)
         self.later(max(0.0, self.sim_at - time.monotonic()), self.sim_became_ready)
 
@@ -168,12 +150,7 @@ class Module:
         self.ok()
 
     def error(self, code: int = 100) -> None:
-        if self.cmee == 2:
-            self.resp("+CME ERROR: " + CME_TEXT.get(code, "unknown"))
-        elif self.cmee == 1:
-            self.resp("+CME ERROR: %d" % code)
-        else:
-            self.resp("ERROR")
+        self.resp(self.fw.error_line(self.cmee, code))
 
     # ---------------------------------------------------------------- input
     def feed(self, data: bytes) -> None:
@@ -419,7 +396,7 @@ class Module:
         v = args[0] or "0"
         if v not in ("0", "1"):
             raise CmdError(50)
-        self.echo = v == "1"
+        self.echo = v == "1" or self.fw.echo_sticks
         self.ok()
 
     def at_ati(self, kind, args) -> None:

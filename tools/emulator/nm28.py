@@ -9,6 +9,7 @@ from . import netconn
 from .module import Module
 from .parsing import CmdError, num, text_arg
 from .sock import Sock
+from .variants import NM28Manual
 
 MODE_BUFFER, MODE_DIRECT, MODE_TRANSPARENT = 0, 1, 2
 STATE_CODE = {"opening": 1, "open": 2, "listening": 3, "closed": 0}
@@ -35,11 +36,12 @@ SEND_CAP_FACTOR = 4  # NM28 send buffer: 4x the configured size (our decision)
 
 
 class NM28(Module):
+    fw: "NM28Manual"  # the firmware variant's answer forms (variants.py)
     MANUFACTURER = "Yuge"
     MODEL = "NM28"
     REVISION = "NM28_V1.0.0_EMU"
     IDS = range(0, 8)
-    BOOT_URCS = ("RDY",)
+    DIALECT = "nm28"  # answer forms: self.fw, variants.NM28Manual and its variants
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
@@ -140,7 +142,7 @@ class NM28(Module):
             raise CmdError(50)
         if kind_.endswith(("LISTENER", "SERVICE")) and not lport:
             raise CmdError(50)
-        tag = "+SSLOPEN" if ssl else "+IPOPEN"
+        tag = self.fw.open_tag(bool(ssl))
         if self.bearer_ip() is None:
             self.ok()  # the open itself fails: no bearer to carry it
             return self.later(self.cfg.async_delay, self.urc, "%s: %d,%d" % (tag, sid, netconn.ERR_CONNECT))
@@ -205,7 +207,7 @@ class NM28(Module):
         sid = num(args[0], 0, 7)
         sock = self.socks.get(sid)
         if sock is None:
-            raise CmdError(3)
+            raise CmdError(self.fw.close_missing)
         self.close_sock(sock)
         self.modes[sid] = MODE_DIRECT
         self.info("+IPCLOSE: %d" % sid)
@@ -263,7 +265,9 @@ class NM28(Module):
         addr = self._peer(sock, args, 2)
         if sock.kind == "TCP LISTENER":
             raise CmdError(3)
-        self.resp("%s: %d,%d" % (self._pfx(sock, "NETWRITE", "SSLNETWRITE"), sock.id, n))
+        notice = self.fw.write_notice(sock.tls, sock.id, n)
+        if notice:
+            self.resp(notice)
         self.resp("CONNECT")
         self.expect_payload(n, lambda data: self._sent(sock, data, addr))
 
@@ -309,12 +313,12 @@ class NM28(Module):
             head = '%s: "recv",%d,%d' % (tag, sock.id, len(part))
             if sock.kind == "UDP SERVICE":
                 head += ',"%s",%d' % addr
-            self.out(b"\r\n" + head.encode() + b"\r\n" + part + b"\r\n")
+            self.out(b"\r\n" + head.encode() + b"\r\n" + part + self.fw.trailer)
 
     def data_waiting(self, sock: Sock) -> None:
         if not sock.notified:
             sock.notified = True
-            self.urc(self._pfx(sock, "IPREAD: %d", "+SSLREAD: %d") % sock.id)
+            self.urc(self.fw.read_notice(sock.tls, sock.id))
 
     def at_iprd(self, kind, args) -> None:
         if kind == "test":

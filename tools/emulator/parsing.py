@@ -11,6 +11,7 @@ CME_TEXT = {
     30: "no network service",
     50: "Incorrect parameters",
     100: "unknown",
+    913: "socket not open",  # hm609 firmware, AT+IPCLOSE [decision: the text]
 }
 
 def _nothing(data: bytes) -> None:

@@ -31,6 +31,8 @@ class Sock:
         self.dgrams: list = []  # UDP: [bytearray, (ip, port)] in arrival order
         self.txq: list = []
         self.tx_len = 0
+        self.queued = 0  # bytes ever queued: queued - tx_len have left for the network
+        self.acked_told = 0  # how many of them an acknowledgement notice reported
         self.hold = False  # fault: network stops taking data
         self.xoff = False
         self.dead = False
@@ -62,6 +64,7 @@ class Sock:
     def queue(self, data: bytes, addr=None) -> None:
         self.txq.append((data, addr))
         self.tx_len += len(data)
+        self.queued += len(data)
         self.m.cond.notify_all()
 
     def start(self, conn: netconn.Conn) -> None:
