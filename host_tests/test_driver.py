@@ -137,10 +137,11 @@ def test_urcs_arrive_inside_command_responses(emulator, tcp_echo):
 
 
 def test_push_overflow_is_an_error_never_silent_loss(emulator, tcp_echo):
-    """Push mode, a 1 KiB ring, 5000 bytes written before reading: what arrives while the
-    program is inside sendall cannot all be held. The data that fit, then ENOBUFS."""
+    """Push mode, a 2 KiB ring, 5000 bytes written before reading: what arrives while the
+    program is inside sendall cannot all be held. The data that fit, then ENOBUFS. (A ring
+    smaller than one pushed payload, 1460 bytes, holds none of it: see the next test.)"""
     m = modem(emulator("nm28"), "nm28")
-    s = m.socket(mode="push", rxbuf=1024)
+    s = m.socket(mode="push", rxbuf=2048)
     s.settimeout(10)
     s.connect(("127.0.0.1", tcp_echo.port))
     data = os.urandom(5000)
@@ -152,7 +153,21 @@ def test_push_overflow_is_an_error_never_silent_loss(emulator, tcp_echo):
             assert chunk
             got += chunk
     assert e.value.errno == 105 and "did not fit" in str(e.value)
-    assert data.startswith(got) and len(got) >= 1024
+    assert data.startswith(got) and len(got) >= 1460
+    m.close()
+
+
+def test_a_push_payload_larger_than_the_ring_is_an_error_never_a_partial_delivery(emulator, tcp_echo):
+    """A 1 KiB ring cannot stage a 1460-byte payload to check its framing: nothing of it is
+    delivered unverified, and the error says what to change."""
+    m = modem(emulator("nm28"), "nm28")
+    s = m.socket(mode="push", rxbuf=1024)
+    s.settimeout(10)
+    s.connect(("127.0.0.1", tcp_echo.port))
+    s.sendall(os.urandom(1460))
+    with pytest.raises(OSError) as e:
+        s.recv(100)
+    assert e.value.errno == 105 and "larger than its rxbuf (1024 bytes)" in str(e.value)
     m.close()
 
 

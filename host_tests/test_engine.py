@@ -6,12 +6,12 @@ import random
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from atmodem.at import Command, Engine
+from atmodem.at import Command, Engine, Target as AtTarget
 from atmodem.dialects.l610 import L610
 from atmodem.dialects.nm28 import NM28
 
 
-class Target:
+class Target(AtTarget):
     def __init__(self, room=None):
         self.data = bytearray()
         self.ends = 0
@@ -26,6 +26,18 @@ class Target:
     def rx_end(self):
         self.ends += 1
 
+    def rx_data(self, mv, i, k):
+        return self.rx_write(mv, i, k)
+
+    def rx_staged(self):
+        return b""
+
+    def rx_ends_crlf(self):
+        return self.data[-2:] == b"\r\n"
+
+    def rx_abort(self, err):
+        self.aborted = err
+
     def rx_spill(self):
         pass
 
@@ -39,9 +51,11 @@ class Recorder:
     def __init__(self, dialect_cls: type = NM28, fmt=None):
         self.urcs = []
         self.echoes = []
+        self.framings = []
         self.targets = {}
         self.d = dialect_cls(modem=None)
         self.d.payload_to = self.target
+        self.d.framing = self.framing
         if fmt is not None:
             self.d.fmt = fmt
 
@@ -62,6 +76,10 @@ class Recorder:
 
     def echo(self, line):
         self.echoes.append(line)
+
+    def framing(self, target, why, tail):
+        self.framings.append((target, why, tail))
+        target.rx_abort(why)
 
 
 def engine_for(dialect_cls: type = NM28, fmt=None):
@@ -128,7 +146,7 @@ def test_iprd_payload_and_the_lf_after_its_header():
     e, h = engine_for()
     c = Command(b"AT+IPRD=1,10", prefix=b"+IPRD:")
     e.start(c)
-    e.feed(b"\r\n+IPRD: 1,10\r\n\n\r\nOK\r\n23\r\nOK\r\n")
+    e.feed(b"\r\n+IPRD: 1,10\r\n\n\r\nOK\r\n23\r\r\nOK\r\n")
     assert bytes(h.targets[1].data) == b"\n\r\nOK\r\n23\r"[:10] and c.ok()
 
 
@@ -177,10 +195,22 @@ def test_echo_of_own_command_is_dropped_and_reported_only_when_echo_should_be_of
     e.feed(b"AT+FOO\r")
     assert e.echoes == 1 and h.echoes == [] and h.urcs == []  # noise is not a reset sign
     e.echo_on = False
+    e.echo_off_seen = True  # a command was answered without its echo: echo really is off
     c = Command(b"AT+CSQ", prefix=b"+CSQ:")
     e.start(c)
     e.feed(b"AT+CSQ\r\r\n+CSQ: 1,2\r\n\r\nOK\r\n")
     assert c.ok() and h.echoes == [b"AT+CSQ"]  # our own echo after ATE0: the module reset
+
+
+def test_a_module_that_ignores_ate0_is_served_and_its_echoes_prove_nothing():
+    e, h = engine_for()
+    e.echo_on = False  # ATE0 was answered OK, and no command has been answered without echo
+    for _ in range(3):
+        c = Command(b"AT+CSQ", prefix=b"+CSQ:")
+        e.start(c)
+        e.feed(b"AT+CSQ\r\r\n+CSQ: 1,2\r\n\r\nOK\r\n")
+        assert c.ok() and c.lines == [b"+CSQ: 1,2"]
+    assert h.echoes == [] and e.echo_ignored
 
 
 def test_boot_urc_starting_with_at_is_a_urc_not_an_echo():
@@ -198,7 +228,11 @@ def test_overlong_line_is_dropped_and_the_engine_resynchronises():
 def test_bad_lengths_do_not_start_payloads():
     e, h = engine_for()
     e.feed(b'\r\n+IPURC: "recv",1,-5\r\n\r\n+IPURC: "recv",1,999999\r\n\r\n+IPURC: "recv",x,1\r\nIPREAD: 1\r\n')
-    assert h.urcs[-1] == b"IPREAD: 1" and not h.targets
+    assert h.urcs[-1] == b"IPREAD: 1"
+    # no payload started; the socket they name fails, since its data cannot be framed
+    assert not h.targets[1].data and [w for _, w, _ in h.framings] == [
+        "a header announced -1 bytes (1-4096)", "a header announced 999999 bytes (1-4096)",
+        "a data header that cannot be read (b'+IPURC: \"recv\",x,1')"]
 
 
 def test_unknown_id_payload_is_consumed_to_stay_in_sync():

@@ -206,7 +206,9 @@ def test_one_byte_chunks_with_delays(emulator, dialect, mode):
 
 
 def test_flow_wait_is_the_manuals_thirty_seconds(emulator):
-    assert atmodem.Modem(object()).flow_wait_ms == 30000  # [seed: 30 s]
+    from host_tests.fakes import FakeClock, ScriptedUART
+
+    assert atmodem.Modem(ScriptedUART(FakeClock(), lambda d: b"")).flow_wait_ms == 30000  # [seed: 30 s]
 
 
 @pytest.mark.parametrize("hold,fails", [(2, False), (8, True)])

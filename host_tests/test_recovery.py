@@ -49,7 +49,7 @@ def test_an_unregistered_module_is_sent_searching_again_with_cfun():
     m, pin = modem_with(registered_module(reg_after_cfun=True), clock)
     r = atmodem.Recovery(m, atmodem.Policy(retries=1))
     assert r.recover() == "cfun"
-    sent = [d for _, d in m.uart.writes]
+    sent = [d for _, d in m.uart.writes]  # pyright: ignore[reportAttributeAccessIssue] (a ScriptedUART)
     assert sent.index(b"AT+CFUN=4\r") < sent.index(b"AT+CFUN=1\r")
     assert r.last_cut is None
 
@@ -92,5 +92,5 @@ def test_cpwroff_then_one_second_before_power_is_cut():
     m, pin = modem_with(registered_module(), clock)
     m.start()
     m.power_off()
-    t_cmd = [t for t, d in m.uart.writes if d == b"AT+CPWROFF\r"][0]
+    t_cmd = [t for t, d in m.uart.writes if d == b"AT+CPWROFF\r"][0]  # pyright: ignore[reportAttributeAccessIssue] (a ScriptedUART)
     assert clock.t - t_cmd >= 1000 and m.state == "off"

@@ -30,6 +30,9 @@ class Transcript:
         self.bulk = {">": 0, "<": 0}
 
     def __call__(self, direction: str, data: bytes) -> None:
+        if direction == "!":  # the driver's own note (modem.warn)
+            self.out.write("   note: %s\n" % data.decode())
+            return
         if not self.enabled:
             return
         if len(data) > 200:  # a payload: say how big rather than printing it

@@ -19,9 +19,9 @@ try:
 except ImportError:  # pragma: no cover - very old MicroPython
     import uasyncio as asyncio
 
-from .at import Command
+from .at import Command, user_command
 from .compat import MICROPYTHON, const
-from .errors import EAGAIN, ModemError
+from .errors import EAGAIN, ModemError, text
 from .flow import Until, _never, once
 from .socket import CLOSED
 
@@ -137,12 +137,16 @@ class AsyncModem:
         if c is not None:
             clock = m.clock
             ms = max(1, min(ms, clock.ticks_diff(c.deadline, clock.ticks_ms())))
+        ms = line.wait_cap(ms)
         if await self.port.wait(ms):
             m.service()
             return
         if line.held():
             line.service(final=True)  # the line went quiet: the tail was data
-        elif line.expire() is not None:
+            return
+        if line.framing_waits():
+            m.service()  # quiet: a payload's framing is decided (Line._framing_clock)
+        if line.expire() is not None:
             m.service()
 
     def kick(self):
@@ -192,7 +196,7 @@ class AsyncModem:
             line.begin(c)
             # Cancelled from here on, the command stays in flight: the reader retires it
             # at its answer (or deadline) and the next command waits for that.
-            await self.until(lambda: line.cmd is not c, None, c.text.decode())
+            await self.until(lambda: line.cmd is not c, None, text(c.text))
         return m.command_result(c)
 
     async def until(self, pred, timeout_ms, what=None):
@@ -246,7 +250,7 @@ class AsyncModem:
         return self.m.addrinfo(ips, port, type, proto)
 
     async def command(self, text, prefix=None, timeout_ms=5000, check=True):
-        return await self._command(Command(text, prefix, timeout_ms=timeout_ms, check=check))
+        return await self._command(user_command(text, prefix, timeout_ms=timeout_ms, check=check))
 
     def socket(self, type=None, mode=None, tls=None, rxbuf=4096):
         from .socket import SOCK_STREAM
@@ -302,8 +306,10 @@ class AsyncSocket:
             await self.am.run(s.close_flow())
         s.used = True
 
-    async def wait(self, pred, what):
-        """Until pred() or the socket's timeout; False when non-blocking and it does not hold."""
+    async def wait(self, pred, what, stream=False):
+        """Until pred() or the socket's timeout; False when non-blocking and it does not
+        hold. stream: an asyncio stream's read, which awaits data even on a non-blocking
+        socket (it never spins)."""
         s = self.sock
         s._usable()
         if pred():
@@ -312,6 +318,8 @@ class AsyncSocket:
         if s.suspended and not s.ended():
             await am.run(am.m.data.resume(s))
         ms = s._wait_ms()
+        if ms == 0 and stream:
+            ms = None
         if ms == 0:
             am.m.kick()
             return pred()
@@ -319,9 +327,9 @@ class AsyncSocket:
             raise s._timed_out(what)
         return True
 
-    async def recv(self, n):
+    async def recv(self, n, stream=False):
         s = self.sock
-        if n == 0 or not await self.wait(s._has_input, "recv"):
+        if n == 0 or not await self.wait(s._has_input, "recv", stream):
             if n == 0:
                 return b""
             raise ModemError(EAGAIN, "no data yet")
@@ -350,12 +358,12 @@ class StreamReader:
         if n == 0:
             return b""
         if n > 0:
-            d = await self.s.recv(n)
+            d = await self.s.recv(n, True)
             self._eof = not d
             return d
         out = b""
         while True:
-            d = await self.s.recv(4096)
+            d = await self.s.recv(4096, True)
             if not d:
                 self._eof = True
                 return out
@@ -364,7 +372,7 @@ class StreamReader:
     async def readexactly(self, n):
         out = b""
         while len(out) < n:
-            d = await self.s.recv(n - len(out))
+            d = await self.s.recv(n - len(out), True)
             if not d:
                 self._eof = True
                 raise EOFError("%d of %d bytes before the end of the stream" % (len(out), n))
@@ -375,8 +383,7 @@ class StreamReader:
         s = self.s.sock
         out = b""
         while True:
-            if not await self.s.wait(s._has_input, "readline"):
-                continue
+            await self.s.wait(s._has_input, "readline", True)
             ring = s.inbox.ring
             if not ring.count:
                 s._end()

@@ -11,9 +11,16 @@ The handler (a dialect) answers three questions, reading the line in place (no c
   <raw>`); buf[s:e] is what has arrived of it.
 - urc(line), echo(line): anything that is not the pending command's.
 - overflow(buf, s, e): a line longer than the line buffer was dropped; buf[s:e] is its start.
-A payload target has rx_write(mv, i, k) -> how many of mv[i:i+k] it took, and rx_end(). A target that
+- framing(target, why, tail): a payload's framing failed (what followed it was not its
+  trailer and a line, or it stalled); tail is the rest of the line where that was seen.
+A payload target has rx_write(mv, i, k) -> how many of mv[i:i+k] it took (staged), and
+rx_end() once the framing checked (commit) or rx_abort(err) when it did not. A target that
 takes fewer bytes than offered is full: feed() stops there (`blocked`) and the rest stays
 in the UART until the program makes room. That is the back-pressure: nothing is dropped.
+
+Framing is verified, never trusted: after the announced count, the module's trailer (CR
+LF) must follow and then the start of a line; a mismatch, or a payload that stalls while
+the line is quiet, fails that payload's socket and nothing of it is delivered.
 """
 from .compat import const
 
@@ -28,6 +35,9 @@ OK = b"OK"
 ERROR = b"ERROR"
 _ERRORS = (b"ERROR", b"+CME ERROR", b"+CMS ERROR", b"NO CARRIER")
 _OK_LINE = b"\r\nOK\r\n"
+_CRLF = b"\r\n"
+TRAILER_CRLF = const(1)
+TRAILER_NONE = const(2)
 
 
 class Target:
@@ -44,8 +54,26 @@ class Target:
         writable memoryview; rx_landed(n) after), or None: they go through rx_write."""
         return None
 
+    def rx_data(self, mv, i, k):
+        """Data (transparent) mode: bytes with no framing, the target's at once."""
+        return k
+
     def rx_end(self):
-        pass
+        """The payload's framing checked: commit what it brought."""
+
+    def rx_staged(self):
+        return b""
+
+    def rx_ends_crlf(self):
+        """The staged payload ends in CR LF (so it may have eaten its trailer)."""
+        return True
+
+    def rx_ends_with_line(self, prefixes):
+        """The staged payload's last bytes hold CR LF and then one of prefixes."""
+        return False
+
+    def rx_abort(self, err):
+        """The payload failed its framing: drop what it brought; err for the program."""
 
     def rx_spill(self):
         pass
@@ -98,6 +126,8 @@ class Command:
             self.lines = []
         self.result = None  # type: bytes | None
         self.done = False
+        self.doomed = False  # its payload failed its framing: it ends at its OK or a quiet line
+        self.echoed = False
         self.prompted = False
         self.written = self.payload is None  # the payload has gone out (or there is none)
         self.got = -1  # a read's byte count, from its header
@@ -122,6 +152,38 @@ class Command:
                 rest = line[len(prefix) :] if prefix else line
                 return rest[1:].strip() if rest[:1] == b":" else rest.strip()
         return None
+
+
+def _as_bytes(value, what):
+    if isinstance(value, str):
+        value = value.encode()
+    if not isinstance(value, (bytes, bytearray, memoryview)):
+        raise TypeError("%s must be str or bytes, not %s" % (what, type(value).__name__))
+    return bytes(value)
+
+
+def user_command(text, prefix=None, prompt=None, payload=None, need=None, timeout_ms=5000,
+                 check=True, on_connect=None):
+    """A Command from what a program passes to modem.command(): str or bytes, checked
+    before anything is marked in flight, so a bad argument leaves the line as it was."""
+    text = _as_bytes(text, "command")
+    if not text or b"\r" in text or b"\n" in text:
+        raise ValueError("command must be one non-empty line without CR or LF, got %r" % (text,))
+    if isinstance(prefix, (tuple, list)):
+        prefix = tuple(_as_bytes(p, "prefix") for p in prefix)
+    elif prefix is not None:
+        prefix = _as_bytes(prefix, "prefix")
+    if prompt is not None:
+        prompt = _as_bytes(prompt, "prompt")
+    if need is not None:
+        need = _as_bytes(need, "need")
+    if payload is not None:
+        payload = _as_bytes(payload, "payload")
+        if prompt is None:
+            raise ValueError("a payload is written at a prompt: pass prompt= too")
+    if not isinstance(timeout_ms, int) or isinstance(timeout_ms, bool) or not 0 < timeout_ms <= 2000000000:
+        raise ValueError("timeout_ms must be a positive int, got %r" % (timeout_ms,))
+    return Command(text, prefix, prompt, need, on_connect, payload, timeout_ms, check)
 
 
 class Notify(Command):
@@ -158,6 +220,7 @@ class Engine:
         self.inline_prefix = b""
         self.header_prefixes = ()  # type: tuple
         self.urc_prefixes = ()  # type: tuple
+        self.line_starts = (b"+",)  # what a module's line may start with (Dialect.install)
         # data (transparent) mode: every byte is the socket's
         self.data_target = None  # type: Target | None
         self._term = b""  # what ends data mode from the module's side (NO CARRIER + URC)
@@ -165,8 +228,19 @@ class Engine:
         self.escaped = False
         self.blocked = False  # the last feed stopped at a payload whose target is full
         self.overflows = 0
+        self.frame_errors = 0
         self.echoes = 0
         self.echo_on = True  # the modem clears it after ATE0
+        # Pushed data ends with CR LF (the manuals; every driver that reads it: docs/
+        # real-modules.md, trailers) until an intact payload shows this firmware sends none.
+        self.trailer = TRAILER_CRLF
+        self._ends_crlf = False  # the payload just in ends with CR LF (see _check_trailer)
+        self.notice = None  # something the modem should say once (Modem.warn)
+        # After ATE0: a command answered without its echo shows echo really is off, and
+        # only then is an echo evidence of a reset; a module that keeps echoing is served
+        # (its echoes are stripped) and its echoes prove nothing.
+        self.echo_off_seen = False
+        self.echo_ignored = False
 
     def line_room(self, n):
         """Lines of up to n bytes can be read from now on (longer ones are dropped, counted
@@ -188,15 +262,22 @@ class Engine:
         self._target = DISCARD
         self._skip_lf = False
         self._scan = False
+        self._size = 0  # the payload under way's announced length
+        self._push = True  # ... and whether it came in a URC (else in a read's answer)
+        self._ti = -1  # >= 0: checking what follows a payload (this many bytes of it seen)
 
     def start(self, command):
         self.pending = command
 
-    def expect(self, target, n):
-        """From the handler: the next n raw bytes are target's."""
+    def expect(self, target, n, push=True):
+        """From the handler: the next n raw bytes are target's. They are staged until what
+        follows confirms them: push data (a URC) ends with CR LF, or, on firmware that
+        sends none, the next line starts; a read's answer is followed by CR LF and its OK.
+        Anything else fails the payload (handler.framing)."""
         if n > 0:
             self._target = target
-            self._need = n
+            self._need = self._size = n
+            self._push = push
         else:
             target.rx_end()
 
@@ -213,13 +294,148 @@ class Engine:
         """n bytes of the payload under way went straight into its target."""
         self._need -= n
         if not self._need:
-            t = self._target
-            self._target = DISCARD
-            t.rx_end()
+            self._payload_in()
+
+    def _payload_in(self):
+        self._ti = 0  # what follows is checked next
+        self._ends_crlf = self._push and self._target.rx_ends_crlf()
 
     def receiving(self):
         """The target of a payload that is not complete yet (None between payloads)."""
         return self._target if self._need else None
+
+    def framing_state(self):
+        """0: between payloads; 1: a payload is in and only the next byte (or the line
+        going quiet) can confirm it; 2: a payload or its trailer is still arriving."""
+        if self._need:
+            return 2
+        ti = self._ti
+        if ti < 0:
+            return 2 if self._ln else 0  # a line cut short is waited for too
+        if not self._push or ti == 1:
+            return 2  # a read's answer (its OK must follow), or half a CR LF
+        if ti == 2 or self.trailer == TRAILER_NONE or not self._ends_crlf:
+            return 1  # the next byte, or quiet, decides
+        return 2
+
+    def quiet(self):
+        """The line has been quiet long enough (Line decides how long): a payload that
+        only waited for the next byte is confirmed; one still arriving has stalled."""
+        st = self.framing_state()
+        if st == 1:
+            self._confirm()
+        elif not self._need and self._ti < 0:
+            # a line that stopped in the middle: the module never pauses inside one
+            head = bytes(self._lmv[: min(self._ln, 40)])
+            self._ln = 0
+            self._over = False
+            self._scan = False
+            if self.header_prefixes and head.startswith(self.header_prefixes):
+                self._framing_error("a data header cut short (%r)" % head, b"")
+        elif st == 2:
+            self._framing_error("a %d-byte payload stalled: %d bytes%s came, then the line went quiet"
+                                % (self._size, self._size - self._need, " and part of its trailer" if self._ti > 0 else ""), b"")
+
+    def _confirm(self):
+        """Pushed data whose end checked: one last look, since a payload that lost bytes
+        and ate whole lines after it ends where one of them ended. Its last bytes then hold
+        a CR LF and the start of a module's line (the eaten one): that is a framing error,
+        not data. True when committed."""
+        if self._target.rx_ends_with_line(self.line_starts):
+            self._framing_error("a %d-byte payload ends with what looks like a line of the module's "
+                                "(bytes lost before it)" % self._size, b"")
+            return False
+        self._commit()
+        return True
+
+    def _commit(self):
+        t = self._target
+        self._target = DISCARD
+        self._ti = -1
+        t.rx_end()
+
+    def _framing_error(self, why, tail):
+        """What followed a payload (tail: the rest of that line) did not confirm it. The
+        handler fails its socket; the engine goes on from the byte where it noticed (a
+        line that lost its leading CR LF to the payload is still a line)."""
+        t = self._target
+        self._target = DISCARD
+        self._need = 0
+        self._ti = -1
+        self._skip_lf = False
+        self.frame_errors += 1
+        self.h.framing(t, why, tail)
+
+    def _echo_at(self, data, i, n):
+        """data[i:n] begins our own command's echo (a module that echoes does so at once,
+        right after whatever it was sending)."""
+        p = self.pending
+        if p is None:
+            return False
+        t = p.text
+        k = len(t) if len(t) < n - i else n - i
+        for j in range(k):
+            if data[i + j] != t[j]:
+                return False
+        return k > 0
+
+    def _check_trailer(self, data, i, n):
+        """After a payload: CR LF, then the start of a line. Returns where line reading goes
+        on. A read's answer: CR LF and its OK, nothing else. Pushed data: its trailer (CR
+        LF), or on firmware that sends none the next line's own CR LF. That both begin
+        with CR LF leaves one doubt: a payload that lost two bytes ate its trailer. Such a
+        payload ends in CR LF; one that does not is intact whatever follows, and tells
+        which firmware this is (docs/real-modules.md, trailers)."""
+        ti = self._ti
+        if ti == 0:
+            if i >= n:
+                return n
+            if data[i] != _CR:
+                ok = self._echo_at(data, i, n) or (self.trailer == TRAILER_NONE and (data[i] == _LF or data[i] == _O))
+                if self._push and ok and (self.trailer == TRAILER_NONE or not self._ends_crlf):
+                    self._confirm()  # no trailer, and what follows starts a line
+                else:
+                    self._mismatch(data, i, n, "where CR LF should be")
+                return i
+            i += 1
+            ti = 1
+        if ti == 1:
+            if i >= n:
+                self._ti = 1
+                return n
+            if data[i] != _LF:
+                self._mismatch(data, i, n, "where CR LF should be")
+                return i
+            i += 1
+        self._ti = 2
+        if i >= n:
+            return n  # the next byte, or the line going quiet, decides
+        b = data[i]
+        if not self._push:
+            if b == _O:
+                self._commit()
+            else:
+                self._mismatch(data, i, n, "after CR LF, where the read's OK should be")
+            return i
+        if b == _CR or b == _LF or b == _O or self._echo_at(data, i, n):
+            self._confirm()  # the trailer, then a line (or an OK, or our echo) starts
+        elif self.trailer == TRAILER_NONE or not self._ends_crlf:
+            # that CR LF began the next line: no trailer came, and the data is intact
+            if self.trailer == TRAILER_CRLF and data.startswith(self.line_starts, i, n) and self._confirm():
+                self.trailer = TRAILER_NONE
+                self.notice = "this firmware ends pushed data without CR LF; the next line's start confirms it"
+            else:
+                self._confirm()
+        else:
+            self._mismatch(data, i, n, "after CR LF, where a line starts")
+        return i
+
+    def _mismatch(self, data, i, n, where):
+        j = i
+        while j < n and j < i + 120 and data[j] != _CR and data[j] != _LF:
+            j += 1
+        tail = bytes(data[i:j])
+        self._framing_error("a %d-byte payload was followed by %r %s" % (self._size, tail[:12], where), tail)
 
     def feed(self, data, n=-1, i=0, mv=None, final=False):
         """Consume data[i:n]; return where it stopped. That is n, or earlier when a payload's
@@ -247,9 +463,10 @@ class Engine:
                     self.blocked = True
                     return i
                 if not self._need:
-                    t = self._target
-                    self._target = DISCARD
-                    t.rx_end()
+                    self._payload_in()
+                continue
+            if self._ti >= 0:
+                i = self._check_trailer(data, i, n)
                 continue
             if self.data_target is not None:
                 i = self._data(data, mv, i, n, final)
@@ -345,7 +562,7 @@ class Engine:
         else:
             stop = n if final else n - self._undecided(data, i, n)
         if stop > i:
-            took = t.rx_write(mv, i, stop - i)
+            took = t.rx_data(mv, i, stop - i)
             if took < stop - i:
                 self.blocked = True
                 return i + took
@@ -425,8 +642,14 @@ class Engine:
         p = self.pending
         if p is not None and not p.done:
             if line == p.text:
+                p.echoed = True
                 if not self.echo_on:
-                    self.h.echo(line)  # echo came back by itself: the module reset
+                    if self.echo_off_seen:
+                        self.h.echo(line)  # echo came back by itself: the module reset
+                    elif not self.echo_ignored:
+                        self.echo_ignored = True
+                        self.notice = ("the module keeps echoing after ATE0: echoes are stripped, and "
+                                       "only boot messages count as signs of a reset")
                 return
             if line.startswith(_ERRORS):
                 p.finish(line)

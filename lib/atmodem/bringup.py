@@ -2,7 +2,7 @@
 left behind), echo off, identify, reconcile the socket table; then attach (SIM, signal,
 registration, data bearer)."""
 from .at import Command
-from .errors import EIO, ETIMEDOUT, ATError, ATTimeout, ModemError
+from .errors import EIO, ETIMEDOUT, ATError, ATTimeout, ModemError, text as text_of
 from .flow import pause
 
 
@@ -49,7 +49,7 @@ def start(m, timeout_ms):
     if not text.strip() or not c.ok():
         c = yield Command(b"ATI", prefix=b"", check=False)
         text = b" ".join(c.lines)
-    m.model = text.decode()
+    m.model = text_of(text)
     name = m.want_dialect
     if name is None:
         from .modem import dialect_class
@@ -99,7 +99,7 @@ def attach(m, apn, user, password, timeout_ms, progress):
                 return c
             if left() <= 0:
                 last = b" ".join(c.lines + [c.result or b""])
-                raise ATTimeout("attach, step %r: %s" % (name, cmd.decode()), timeout_ms / 1000, last.decode())
+                raise ATTimeout("attach, step %r: %s" % (name, text_of(cmd)), timeout_ms / 1000, text_of(last))
             yield pause(min(1000, left()))
 
     def ready(c):

@@ -1,5 +1,8 @@
-"""Every error atmodem raises is an OSError subclass (or ValueError for bad arguments),
-with a message that names the command and the module's answer."""
+"""Every error atmodem raises is an OSError subclass with its errno (or ValueError /
+TypeError for bad arguments), with a message that names the command and the module's
+answer. On CPython an error is also the built-in OSError subclass its errno stands for
+(TimeoutError for ETIMEDOUT, so `except socket.timeout` works; BlockingIOError for EAGAIN;
+ConnectionResetError, ConnectionRefusedError); MicroPython has none of them."""
 try:
     import errno
 
@@ -21,19 +24,42 @@ try:
     EMSGSIZE = getattr(errno, "EMSGSIZE", 90)
     EALREADY = getattr(errno, "EALREADY", 114)
     EINPROGRESS = getattr(errno, "EINPROGRESS", 115)
+    EPROTO = getattr(errno, "EPROTO", 71)
 except ImportError:  # pragma: no cover - every port ships errno
     ETIMEDOUT, EAGAIN, ECONNRESET, ECONNREFUSED, ENOTCONN, EIO = 110, 11, 104, 111, 107, 5
     ENOBUFS, EMFILE, EBADF, EBUSY, EINVAL, EISCONN = 105, 24, 9, 16, 22, 106
     EHOSTUNREACH, ENETDOWN, EDESTADDRREQ, EMSGSIZE = 113, 100, 89, 90
-    EALREADY, EINPROGRESS = 114, 115
+    EALREADY, EINPROGRESS, EPROTO = 114, 115, 71
+
+
+def text(data):
+    """What the module said, as text that never raises: bytes that are not UTF-8 (GBK from
+    a Chinese firmware, line noise) stay visible as \\xNN escapes."""
+    if isinstance(data, str):
+        return data
+    try:
+        return bytes(data).decode()
+    except UnicodeError:
+        out = []
+        for b in data:
+            out.append(chr(b) if 32 <= b < 127 else "\\x%02x" % b)
+        return "".join(out)
+
+
+_BUILTIN = None
 
 
 class ModemError(OSError):
     """Base of atmodem's errors; `errno` is set, str() explains."""
 
     def __init__(self, code, message):
+        message = text(message)
         super().__init__(code, message)
         self.message = message
+        if _BUILTIN is not None:  # CPython: __new__ is ours (below), so OSError took its args
+            self.args = (code, message)
+            self.errno = code
+            self.strerror = message
 
     def __str__(self):
         return self.message
@@ -43,17 +69,20 @@ class ATError(ModemError):
     """The module answered a command with ERROR / +CME ERROR / something unusable."""
 
     def __init__(self, command, answer, code=EIO):
-        self.command = command
-        self.answer = answer
-        super().__init__(code, "%s: %s" % (command, answer))
+        self.command = text(command)
+        self.answer = text(answer)
+        super().__init__(code, "%s: %s" % (self.command, self.answer))
 
 
 class ATTimeout(ModemError):
     """A command got no final answer in time."""
 
+    ERRNO = ETIMEDOUT  # the constructor's first argument is the command, not the errno
+
     def __init__(self, command, seconds, got=""):
-        self.command = command
-        msg = "%s: no answer in %s s" % (command, seconds)
+        self.command = text(command)
+        msg = "%s: no answer in %s s" % (self.command, seconds)
+        got = text(got)
         if got:
             msg += " (last: %s)" % got
         super().__init__(ETIMEDOUT, msg)
@@ -64,5 +93,33 @@ class ConnectError(ModemError):
 
 
 class LinkError(ModemError):
-    """The connection broke (reset, link lost, module reboot)."""
+    """The connection broke (reset, link lost, module reboot, a framing error)."""
 
+
+try:
+    _BUILTIN = {
+        ETIMEDOUT: TimeoutError,  # pyright: ignore[reportUndefinedVariable]
+        EAGAIN: BlockingIOError,  # pyright: ignore[reportUndefinedVariable]
+        ECONNRESET: ConnectionResetError,  # pyright: ignore[reportUndefinedVariable]
+        ECONNREFUSED: ConnectionRefusedError,  # pyright: ignore[reportUndefinedVariable]
+    }
+except NameError:  # MicroPython: OSError(errno) is the whole contract
+    _BUILTIN = None
+
+if _BUILTIN is not None:
+    _variants = {}
+
+    def _new(cls, *args):
+        """CPython: ModemError(ETIMEDOUT, ...) is an instance of a class that is both that
+        ModemError subclass and TimeoutError (one class per pair, made once)."""
+        code = getattr(cls, "ERRNO", None) or (args[0] if args else None)
+        base = _BUILTIN.get(code) if _BUILTIN is not None else None
+        if base is not None and not issubclass(cls, base):
+            key = (cls, base)
+            v = _variants.get(key)
+            if v is None:
+                v = _variants[key] = type(cls.__name__, (cls, base), {"__module__": cls.__module__})
+            cls = v
+        return OSError.__new__(cls, *args)
+
+    ModemError.__new__ = _new  # pyright: ignore[reportAttributeAccessIssue]

@@ -30,13 +30,14 @@ class Inbox(Target):
 
     def clear(self):
         """A fresh connection on the same socket object."""
-        self.ring.start = self.ring.count = 0
+        self.ring.clear()
         self.dgrams = []
         self.dbytes = 0
         self._stage = None
         self.eof = False
         self.error = None
-        self.lost = 0  # bytes that could not be held after a spill
+        self.lost = 0  # bytes that could not be held after a spill (or a framing error)
+        self.broken = False  # a framing error: the stream cannot go on, either way
         self.readable = False  # the module says it holds data for us
         self.notes = 0  # "data waiting" URCs seen
         self.want_hold = False  # the module should hold our data (buffer mode, or push above hw)
@@ -79,22 +80,35 @@ class Inbox(Target):
                 self._stage = bytearray()
             self._stage += mv[i : i + n]
             return n
-        waiting = self.ring.count
-        took = self.ring.write(mv, i, n)
-        self._check_hw(waiting)
+        took = self.ring.write(mv, i, n)  # staged until the payload's framing checks
+        if took < n and not self.ring.count:
+            self._too_big()  # the ring holds nothing the program could take: it never will
+            return n
+        return took
+
+    def rx_data(self, mv, i, n):
+        """Data mode: no framing to check, the bytes are the socket's as they come."""
+        took = self.rx_write(mv, i, n)
+        self.rx_end()
         return took
 
     def rx_region(self, k):
         if self.lost or not self.stream:
             return None
-        return self.ring.region(k)
+        r = self.ring.region(k)
+        if r is None and not self.ring.count:
+            self._too_big()
+        return r
+
+    def _too_big(self):
+        self.rx_spill()
+        self.error = ModemError(ENOBUFS, "socket %d: the module sent a payload larger than its "
+                                "rxbuf (%d bytes); pass a larger rxbuf=" % (self.sock.id, self.cap))
 
     def rx_landed(self, n):
         if self.switching and self.want_hold:
             self.burst += n
-        waiting = self.ring.count
-        self.ring.count += n
-        self._check_hw(waiting)
+        self.ring.staged += n
 
     def _check_hw(self, waiting):
         # Hold when data lands on data the program has not taken and the ring is past hw:
@@ -103,6 +117,12 @@ class Inbox(Target):
             self.sock.hold_changed(True)
 
     def rx_end(self):
+        """The payload's framing checked: what it brought is the program's."""
+        ring = self.ring
+        if ring.staged:
+            waiting = ring.count
+            ring.commit()
+            self._check_hw(waiting)
         d = self._stage
         if d is None:
             return
@@ -113,11 +133,67 @@ class Inbox(Target):
         self.dgrams.append((bytes(d), self.rx_addr or self.sock.peer))
         self.dbytes += len(d)
 
+    def rx_ends_crlf(self):
+        if self._stage is not None:
+            return self._stage[-2:] == b"\r\n"
+        r = self.ring
+        k = r.count + r.staged
+        if r.staged < 2:
+            return True  # cannot tell: count it as ambiguous
+        a = r.start + k - 2
+        b = a + 1
+        sz = r.size
+        return r.buf[a % sz] == 13 and r.buf[b % sz] == 10
+
+    def rx_ends_with_line(self, prefixes):
+        """In place, for every pushed payload (no copy: a board's heap): CR LF followed by
+        one of prefixes in the staged payload's last 96 bytes (a CR LF or a prefix cut by
+        the ring's wrap is not seen; this is a last look, not the framing check)."""
+        if self._stage is not None:
+            buf = self._stage
+            segs = ((max(0, len(buf) - 96), len(buf)),)
+        else:
+            r = self.ring
+            buf = r.buf
+            n = 96 if r.staged > 96 else r.staged
+            a = r.start + r.count + r.staged - n
+            if a >= r.size:
+                a -= r.size
+            if a + n <= r.size:
+                segs = ((a, a + n),)
+            else:
+                segs = ((a, r.size), (0, a + n - r.size))
+        for a, b in segs:
+            i = buf.find(b"\r\n", a, b)
+            while i >= 0:
+                if buf.startswith(prefixes, i + 2) and i + 2 < b:
+                    return True
+                i = buf.find(b"\r\n", i + 2, b)
+        return False
+
+    def rx_staged(self):
+        """What the payload under way brought so far (only after a framing error)."""
+        return bytes(self._stage) if self._stage is not None else self.ring.staged_bytes()
+
+    def rx_abort(self, err):
+        """The payload under way failed its framing: what it brought is dropped, and so is
+        everything after it for this socket; the program gets the data verified before it,
+        then err."""
+        self.ring.drop()
+        self._stage = None
+        self.lost = 1
+        self.broken = True
+        self.readable = False
+        if self.error is None:
+            self.error = err
+
     def rx_spill(self):
         """The runner had to read past data that does not fit: it is lost, and the program
         hears so after the data that did fit."""
         if self.lost:
             return
+        self.ring.drop()  # the part of the payload that fitted is incomplete: not data
+        self._stage = None
         self.lost = 1
         if self.error is None:
             self.error = ModemError(

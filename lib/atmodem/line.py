@@ -1,7 +1,7 @@
 """The UART end of the modem, shared by both runners: the port, the engine it feeds, input
 held back while a socket has no room for it, the command in flight (its payload written at
 the prompt, its deadline), and when the last written byte will have left the wire."""
-from .errors import ATTimeout
+from .errors import ATTimeout, text
 
 TX_BUFFERED = 16384  # bytes a UART path can still hold after write() returned (tty, USB bridge)
 BATCH = 2048  # bytes of a payload worth waiting for before reading (see batch_ms)
@@ -22,6 +22,12 @@ class Line:
         self.cmd = None  # the command in flight (also engine.pending)
         self._pending = getattr(port, "pending", None)  # bound once: no allocation per call
         self.timeouts = 0
+        # A payload complete with its trailer waits this long for the next byte to confirm
+        # it (30 characters of line time, at least 2 ms); one still arriving fails after
+        # stall_ms of a quiet line (bounded: README, Errors).
+        self.settle_ms = max(2, 300000 // self.bps + 1) if self.bps else 2
+        self.stall_ms = 1000
+        self._since = None  # ticks since when the engine's framing waits on a quiet line
 
     # ---------------------------------------------------------------- output
     def write(self, data):
@@ -63,6 +69,7 @@ class Line:
         if self.off < self.end:
             moved = self._feed(final)
             if self.off < self.end and self.engine.blocked:
+                self._since = None  # waiting for the program, not for the module
                 return moved
         if self.off:  # keep an undecided data-mode tail at the front, read after it
             k = self.end - self.off
@@ -79,20 +86,65 @@ class Line:
                     # buffer and the engine's pass over it are saved
                     n = self.port.readinto(region)
                     if not n:
+                        self._framing_clock(moved)
                         return moved
                     if self.trace:
                         self.trace("<", bytes(region[:n]))
                     t.rx_landed(n)
                     self.engine.landed(n)
+                    self._framing_clock(True)
                     return True
         n = self.port.readinto(self.mv[room:] if room else self.buf)
         if not n:
+            self._framing_clock(moved)
             return moved
         if self.trace:
             self.trace("<", bytes(self.mv[room : room + n]))
         self.end = room + n
         self._feed(final)
+        self._framing_clock(True)
         return True
+
+    def _framing_state(self):
+        st = self.engine.framing_state()
+        if not st:
+            c = self.cmd
+            if c is not None and c.doomed:
+                return 3  # a read whose payload failed: its OK may not come
+        return st
+
+    def _framing_clock(self, moved):
+        """Where framing waits on the module: the time since the line last moved decides
+        (time, not waits: a program that only polls gets there too)."""
+        st = self._framing_state()
+        if not st or self.engine.blocked:
+            self._since = None
+            return
+        clock = self.clock
+        now = clock.ticks_ms()
+        if moved or self._since is None:
+            self._since = now
+            return
+        if clock.ticks_diff(now, self._since) < (self.settle_ms if st == 1 else self.stall_ms):
+            return
+        self._since = None
+        c = self.cmd
+        if st == 3 and c is not None:
+            c.finish(b"framing error")
+        else:
+            self.engine.quiet()
+
+    def framing_waits(self):
+        return self._since is not None
+
+    def wait_cap(self, ms):
+        """ms, or less when the framing must be decided sooner (see _framing_clock)."""
+        since = self._since
+        if since is None:
+            return ms
+        limit = self.settle_ms if self._framing_state() == 1 else self.stall_ms
+        left = limit - self.clock.ticks_diff(self.clock.ticks_ms(), since)
+        return ms if ms is not None and ms < left else max(1, left)
 
     def _feed(self, final):
         off = self.off
@@ -178,6 +230,8 @@ class Line:
     def _retire(self, c):
         self.cmd = None
         e = self.engine
+        if c.done and not c.echoed and not e.echo_on:
+            e.echo_off_seen = True
         if e.pending is c:
             e.pending = None
         if c.background and not c.done:
@@ -185,7 +239,7 @@ class Line:
         return c
 
     def timed_out(self, c):
-        return ATTimeout(c.text.decode(), c.timeout_ms / 1000, c.lines[-1].decode() if c.lines else "")
+        return ATTimeout(text(c.text), c.timeout_ms / 1000, c.lines[-1] if c.lines else "")
 
     def close(self):
         self.port.close()

@@ -1,10 +1,12 @@
 """The modem: owns the line (UART + engine), the dialect, the clock and the pump, and runs
 flows. `run(flow)` is the blocking runner: it carries out each step a flow yields, servicing
 the line while it waits; atmodem.aio drives the same flows from an asyncio task."""
-from .at import Command, Engine
+from . import hal
+from .at import Command, Engine, user_command
 from .compat import Clock, const
-from .dialects.base import Dialect, check_port, check_text
-from .errors import EBUSY, EINVAL, ENETDOWN, ECONNRESET, EBADF, ATError, ATTimeout, LinkError, ModemError
+from .checks import check_host, check_port, check_text
+from .dialects.base import Dialect
+from .errors import EBUSY, EINVAL, ENETDOWN, ECONNRESET, EBADF, ATError, ATTimeout, LinkError, ModemError, text
 from .flow import DRAIN, Until, Write, _never, once
 from .line import Line
 from .pump import Pump
@@ -34,6 +36,7 @@ class Modem:
                  power=None, auto_reattach=False, default_mode=None):
         if not isinstance(rxbuf, int) or not 64 <= rxbuf <= 65536:
             raise ValueError("rxbuf must be an int of 64-65536 bytes, got %r" % (rxbuf,))
+        uart = hal.port(uart)  # a TypeError naming open_serial, before anything else
         self.uart = uart
         self.clock = clock or Clock()
         # The module holds received data (buffer) unless the UART has RTS/CTS: then pushed
@@ -74,6 +77,7 @@ class Modem:
         self._data = None  # datamode.DataMode, loaded with the first transparent socket
         self.waiting = 0  # flows waiting for the line: the pump issues nothing meanwhile
         self.runner = None  # an aio.AsyncModem driving this modem, if any
+        self.warnings = []  # what warn() said, once each
 
     @property
     def data(self):
@@ -95,6 +99,7 @@ class Modem:
     # ---------------------------------------------------------------- the blocking runner
     def run(self, flow):
         """Carry out a flow's steps until it returns; its errors propagate."""
+        self._check_open()
         value = None
         err = None
         while True:
@@ -137,7 +142,7 @@ class Modem:
         line.begin(c)
         if c.background:
             return c  # issued; its completion is the runner's business
-        self.until(lambda: line.cmd is not c, None, c.text.decode())
+        self.until(lambda: line.cmd is not c, None, text(c.text))
         return self.command_result(c)
 
     def check_command(self, c):
@@ -147,7 +152,7 @@ class Modem:
             raise ModemError(
                 EBUSY,
                 "%s: socket %d holds the UART in transparent mode; call its suspend() or "
-                "close() first" % (c.text.decode(), self.data_sock.id),
+                "close() first" % (text(c.text), self.data_sock.id),
             )
 
     def command_result(self, c):
@@ -155,10 +160,21 @@ class Modem:
         if not c.done:
             raise self.line.timed_out(c)
         if c.check and not c.ok():
-            raise ATError(c.text.decode(), (c.result or b"no result").decode())
+            raise ATError(text(c.text), text(c.result or b"no result"))
+        e = self.engine
         if c.ok() and c.text in (b"ATE0", b"ATE1", b"ate0", b"ate1"):
-            self.engine.echo_on = c.text[3] == 49  # echo on by request is not a reset sign
+            e.echo_on = c.text[3] == 49  # echo on by request is not a reset sign
+            e.echo_off_seen = False
         return c
+
+    def warn(self, message):
+        """Something the program may want to know, said once: in modem.warnings, and to
+        the trace as direction '!'."""
+        if message in self.warnings:
+            return
+        self.warnings.append(message)
+        if self.line.trace:
+            self.line.trace("!", message.encode())
 
     def until(self, pred, timeout_ms, what=None):
         """Service the line until pred() holds (None: no time limit). When time runs out:
@@ -202,11 +218,13 @@ class Modem:
         if line.blocked():
             return False
         tail = line.held() > 0  # a data-mode tail that may be the module's NO CARRIER
-        wait = min(timeout_ms, self.hold_ms) if tail else timeout_ms
+        wait = line.wait_cap(min(timeout_ms, self.hold_ms) if tail else timeout_ms)
         if self.uart.wait(wait):
             return self.service()
         if tail:
             return line.service(final=True)  # the line went quiet: the tail was data
+        if line.framing_waits():
+            self.service()  # quiet: a payload's framing is decided (Line._framing_clock)
         if line.expire() is not None:  # quiet: a command past its deadline gets no answer
             self.service()  # the line is free: the pump may go on
         return False
@@ -214,6 +232,9 @@ class Modem:
     def service(self):
         line = self.line
         got = line.service()
+        if self.engine.notice is not None:
+            self.warn(self.engine.notice)
+            self.engine.notice = None
         line.progress()
         if line.cmd is None:
             c = self.pump.next(self.waiting > 0)
@@ -238,7 +259,7 @@ class Modem:
                 timeout_ms=_CMD_MS, check=True, on_connect=None):
         """Send one command line, wait for its final result; raise ATError on an error
         result (check=True) and ATTimeout when none comes."""
-        return self._command(Command(text, prefix, prompt, need, on_connect, payload, timeout_ms, check))
+        return self._command(user_command(text, prefix, prompt, payload, need, timeout_ms, check, on_connect))
 
     def write(self, data):
         self.line.write(data)
@@ -260,7 +281,7 @@ class Modem:
         if p is not None and not p.done:
             p.result = b"no answer: the module rebooted (" + line + b")"
             p.done = True  # it never will answer now
-        self._lost_module(line.decode())
+        self._lost_module(text(line))
 
     def _lost_module(self, why):
         self.reboots += 1
@@ -272,6 +293,7 @@ class Modem:
             self.engine.leave_data()
             self.data_sock = None
         self.engine.echo_on = True
+        self.engine.echo_off_seen = False
         self.state = "off"
 
     def ensure_up(self):
@@ -335,6 +357,7 @@ class Modem:
     def power_off(self):
         """AT+CPWROFF, then 1 s before power may be cut [seed]; the power key if it will
         not answer. Sockets and the bearer are gone."""
+        self._check_open()
         try:
             self.command(b"AT+CPWROFF", timeout_ms=1000)
             self.clock.sleep_ms(1000)
@@ -347,6 +370,7 @@ class Modem:
 
     def power_on(self, timeout=30):
         """Press the power key (or pulse reset) and bring the module up again."""
+        self._check_open()
         if self.power is None or not (self.power.press_key(self.clock) or self.power.reset(self.clock)):
             raise ModemError(EINVAL, "no power key or reset pin configured (Modem(power=...))")
         self.start(timeout=timeout)
@@ -374,6 +398,7 @@ class Modem:
     def sockets(self):
         """A socket-module-shaped object for libraries that `import socket` (inject it as
         sys.modules["socket"], or pass it where a library takes a socket module)."""
+        self._check_open()
         from .socket_module import SocketModule
 
         return SocketModule(self)
@@ -386,7 +411,7 @@ class Modem:
         return self.addrinfo(self.run(table.resolve(self, host)), port, type, proto)
 
     def check_resolve(self, host, port):
-        check_text(host, "host")
+        check_host(host)
         check_port(port, lo=0)
 
     def addrinfo(self, ips, port, type=0, proto=0):

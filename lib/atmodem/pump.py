@@ -15,6 +15,7 @@ class Pump:
         self.queue = []  # sockets the module holds data for, in turn
         self._switch = False
         self.reads = 0
+        self.last = None  # the socket of the last read answered
 
     def ready(self, sock):
         """The module holds data for sock."""
@@ -66,6 +67,7 @@ class Pump:
         """A read's answer is in: a short (or refused) one means the module is drained;
         for datagrams (one per read) only an empty one does."""
         s = c.sock
+        self.last = s  # data out of place that comes next can only be its answer's
         ib = s.inbox
         if not c.ok() or c.got <= 0 or (ib.stream and c.got < c.want):
             ib.drained(c.notes)

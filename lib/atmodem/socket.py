@@ -2,7 +2,7 @@
 over a module socket. It knows buffers and deadlines, nothing about AT: the dialect's flows
 move bytes, the modem runs them and services the line while a call waits."""
 from .compat import StreamBase, const
-from .dialects.base import check_port, check_text
+from .checks import check_host, check_port, check_size, check_timeout
 from .errors import (
     EAGAIN, EALREADY, EBADF, ECONNRESET, EDESTADDRREQ, EINPROGRESS, EINVAL, EISCONN, EMSGSIZE,
     ENOTCONN, ETIMEDOUT, LinkError, ModemError,
@@ -28,6 +28,13 @@ _POLLIN = const(1)
 _POLLOUT = const(4)
 _POLLERR = const(8)
 _POLLHUP = const(16)
+
+
+def _address(addr):
+    """(host, port) from what a program passed as an address."""
+    if not isinstance(addr, (tuple, list)) or len(addr) != 2:
+        raise TypeError("an address is a (host, port) tuple, not %r" % (addr,))
+    return addr[0], addr[1]
 
 
 class Socket(StreamBase):
@@ -80,6 +87,8 @@ class Socket(StreamBase):
         self.entering = False  # transparent: the switch to data mode is on its way
         self.switch_error = None  # ... and how it failed
         self.open_cmd = b""
+        self.open_by = 0  # ticks by which the open must be over
+        self.pending = None  # the module's async command for this socket (L610 open)
 
     def __repr__(self):
         return "<atmodem.Socket id=%d %s %s>" % (self.id, self.mode, ("closed", "opening", "open", "closing")[self.state])
@@ -139,16 +148,14 @@ class Socket(StreamBase):
         self._m.run(self.connect_flow(addr))
 
     def connect_flow(self, addr, begin_only=False):
-        host, port = addr
-        check_text(host, "host")
+        host, port = _address(addr)
+        check_host(host)
         check_port(port)
         self._usable()
         if self.state == OPENING:
             raise ModemError(EALREADY, "connect() is already in progress")
         if self.state != CLOSED:
             raise ModemError(EISCONN, "socket is already connected")
-        if not host:
-            raise ValueError("host must not be empty")
         from . import table
 
         if begin_only:
@@ -196,7 +203,7 @@ class Socket(StreamBase):
         return -1
 
     def bind(self, addr):
-        host, port = addr
+        host, port = _address(addr)
         if host not in ("", "0.0.0.0"):
             raise ValueError("the module listens on all its addresses: bind to '0.0.0.0'")
         check_port(port)
@@ -235,9 +242,7 @@ class Socket(StreamBase):
         return self._incoming.pop(0)
 
     def settimeout(self, seconds):
-        if seconds is not None and seconds < 0:
-            raise ValueError("timeout must be None or >= 0")
-        self._timeout = seconds
+        self._timeout = check_timeout(seconds)
 
     def gettimeout(self):
         return self._timeout
@@ -308,7 +313,7 @@ class Socket(StreamBase):
         ib = self.inbox
         if self.state != OPEN:
             raise ib.error or ModemError(ENOTCONN, "socket is not connected")
-        if ib.error is not None and ib.lost == 0:
+        if ib.error is not None and (ib.lost == 0 or ib.broken):
             raise ib.error
         if ib.eof:
             raise ModemError(ENOTCONN, "socket %d: the connection was closed" % self.id)
@@ -408,8 +413,8 @@ class Socket(StreamBase):
             raise ModemError(EISCONN, "sendto on a stream socket")
         mv = memoryview(data)
         if self.service:
-            host, port = addr
-            check_text(host, "host")
+            host, port = _address(addr)
+            check_host(host)
             check_port(port)
             self._check_send()
             d = self._m.dialect
@@ -470,8 +475,7 @@ class Socket(StreamBase):
         self._m.kick()  # room again: the next module read goes out before the program asks
 
     def recv(self, n):
-        if n < 0:
-            raise ValueError("negative buffer size")
+        check_size(n)
         self._usable()
         if not self.inbox.stream:
             return self.recvfrom(n)[0]
@@ -487,6 +491,7 @@ class Socket(StreamBase):
         return data
 
     def recv_into(self, buf, nbytes=0):
+        check_size(nbytes, "nbytes")
         want = nbytes if 0 < nbytes < len(buf) else len(buf)
         self._usable()
         if not self.inbox.stream:
@@ -506,6 +511,7 @@ class Socket(StreamBase):
         return got
 
     def recvfrom(self, n):
+        check_size(n)
         if self.inbox.stream:
             return self.recv(n), self.peer
         if not self._wait(self._has_input, "recvfrom"):

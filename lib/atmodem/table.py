@@ -1,21 +1,12 @@
 """The module's socket table is the truth. Flows that open and close sockets on it, give an
 id back only once the module confirms it free, and reconcile atmodem's picture with what
 the module reports: at start, after a reboot, and whenever the module contradicts us."""
-from .errors import ENETDOWN, ECONNRESET, ATError, ConnectError, LinkError, ModemError
+from .errors import ENETDOWN, ECONNRESET, ATError, ConnectError, LinkError, ModemError, text
+from .checks import is_ipv4
 from .flow import Until, once
 from .socket import CLOSED, CLOSING, OPEN, OPENING
 
 OPEN_MS = 60000
-
-
-def is_ipv4(host):
-    parts = host.split(".")
-    if len(parts) != 4:
-        return False
-    for p in parts:
-        if not p.isdigit() or int(p) > 255:
-            return False
-    return True
 
 
 def ensure_up(m):
@@ -37,12 +28,15 @@ def _online(m):
         yield from reconcile(m)
 
 
-def open_begin(m, sock, host, port):
-    """Claim an id and send the open; the module's answer comes later (open_end)."""
+def open_begin(m, sock, host, port, by=None):
+    """Claim an id and send the open; the module's answer comes later (open_end). by: when
+    the whole open must be over (ticks)."""
     yield from _online(m)
     d = m.dialect
     sock._reset()
     sock.peer = (host, port)
+    clock = m.clock
+    sock.open_by = by if by is not None else clock.ticks_add(clock.ticks_ms(), OPEN_MS)
     for attempt in (0, 1):
         yield from d.claim_id(sock)
         sock.state = OPENING
@@ -81,12 +75,16 @@ def open_end(m, sock):
 
 
 def open(m, sock, host, port):
-    yield from open_begin(m, sock, host, port)
+    """The whole open within the socket's timeout (the module's own limit if longer
+    than it, or none): waiting for the module, the open, its answer."""
     d = m.dialect
     t = sock.gettimeout()
+    clock = m.clock
     ms = d.open_timeout(sock, int(t * 1000) if t else OPEN_MS)
+    by = clock.ticks_add(clock.ticks_ms(), ms)
+    yield from open_begin(m, sock, host, port, by)
     try:
-        yield Until(lambda: d.open_done(sock), ms, sock.open_cmd.decode())
+        yield Until(lambda: d.open_done(sock), max(1, clock.ticks_diff(by, clock.ticks_ms())), text(sock.open_cmd))
     except BaseException as err:
         yield from abandon(m, sock)
         raise err
@@ -150,7 +148,9 @@ def reconcile(m):
         if sid not in have:
             d.dirty.discard(sid)
     for sid, s in list(d.socks.items()):
-        if sid not in have and s.state == OPEN and not getattr(s, "module_lost", False):
+        # (a socket whose stream already ended may be listed as closed while the module
+        # still holds its id until we close it: nothing to add to its end)
+        if sid not in have and s.state == OPEN and not s.module_lost and not s.ended():
             s.on_closed(LinkError(ECONNRESET, "the module no longer has socket %d open" % sid), gone=True)
     for sid in sorted(have):
         if sid in d.socks:

@@ -1,5 +1,5 @@
 """TLS options for an NM28 socket, written as AT+SSLCFG for the socket's context."""
-from .dialects.base import check_text
+from .checks import check_text
 
 _VERSIONS = {None: 4, "all": 4, "ssl3": 0, "1.0": 1, "1.1": 2, "1.2": 3}
 

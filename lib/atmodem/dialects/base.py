@@ -5,7 +5,7 @@ A dialect knows one module's words and nothing about UARTs or clocks: its operat
 flows (generators yielding at.Command / flow.Until steps) that a runner carries out."""
 from ..at import DISCARD, Background, Command
 from ..compat import const
-from ..errors import EINVAL, ECONNREFUSED, EHOSTUNREACH, EMFILE, ETIMEDOUT, ConnectError, LinkError, ModemError
+from ..errors import EINVAL, ECONNREFUSED, EHOSTUNREACH, EMFILE, ETIMEDOUT, ConnectError, LinkError, ModemError, text
 
 _D0 = const(48)
 _D9 = const(57)
@@ -14,6 +14,28 @@ _D9 = const(57)
 def ints(text):
     """b'1,0,2048' -> [1, 0, 2048]; a field that is not a number gives ValueError."""
     return [int(f) for f in text.split(b",")]
+
+
+def garbled(line):
+    """Control characters or bytes past ASCII in a line that is none of the module's: its
+    text is ASCII, so this is payload data that lost its framing (a header dropped or
+    damaged on the line)."""
+    for b in line:
+        if b < 32 and b != 9 or b > 126:
+            return True
+    return False
+
+
+def lead_ints(text):
+    """The leading numeric fields: b'1,0,"x"' -> [1, 0]. Real firmware adds fields to many
+    answers (docs/real-modules.md): parse what is needed, ignore what follows."""
+    out = []
+    for f in text.split(b","):
+        try:
+            out.append(int(f))
+        except ValueError:
+            break
+    return out
 
 
 def last_int(line):
@@ -30,25 +52,6 @@ def unquote(field):
     if f[:1] == b'"' and f[-1:] == b'"':
         return f[1:-1]
     return f
-
-
-def check_text(value, what):
-    """Refuse a string that would change the AT command it is put into."""
-    if not isinstance(value, str):
-        raise ValueError("%s must be a str, not %s" % (what, type(value).__name__))
-    for ch in value:
-        c = ord(ch)
-        if c < 0x20 or c > 0x7E or ch == '"':
-            raise ValueError(
-                "%s %r contains %r, which could inject AT commands; refused" % (what, value, ch)
-            )
-    return value
-
-
-def check_port(port, what="port", lo=1):
-    if not isinstance(port, int) or not lo <= port <= 65535:
-        raise ValueError("%s must be an int %d-65535, got %r" % (what, lo, port))
-    return port
 
 
 class Read(Background):
@@ -71,9 +74,12 @@ class Dialect:
     MAX_SEND = 1460
     MAX_READ = 1500
     MAX_DATAGRAM = 1460
+    MAX_PAYLOAD = 4096  # the most one header may announce: more is a framing error [decision]
     BOOT_URCS = ()
     URC_PREFIXES = ()
     HEADER_PREFIXES = ()
+    PAYLOAD_PREFIXES = ()  # the headers among them that announce a payload, up to the id
+    HEADER_FRAGMENTS = ()  # what is left of one of them that lost its start
     READ = b""  # the read command, "%d,%d" for id and length
     LINE_MAX = 512  # the longest line a module sends in text (data has its own framing)
 
@@ -88,6 +94,7 @@ class Dialect:
         self.engine = engine
         engine.urc_prefixes = self.URC_PREFIXES + self.BOOT_URCS
         engine.header_prefixes = self.HEADER_PREFIXES
+        engine.line_starts = self.HEADER_PREFIXES + self.URC_PREFIXES + self.BOOT_URCS + (b"+",)
         engine.inline_prefix = b""
 
     # ---- engine handler surface
@@ -98,21 +105,55 @@ class Dialect:
         return -1
 
     def overflow(self, buf, s, e):
-        """A line too long to read was dropped: if it carried a socket's data, say so there."""
+        """A line too long to read was dropped: the module's text is never that long, so
+        it is data that lost its framing (doubt.py)."""
+        self.framing(DISCARD, "%d bytes of data outside any payload" % (e - s), bytes(buf[s : s + 16]))
 
     def echo(self, line):
         self.m.on_echo(line)
 
     def urc(self, line):
-        if line.startswith(self.BOOT_URCS):
+        if line.endswith(self.BOOT_URCS):  # also `Wait...AT command ready` [docs/real-modules.md]
             self.m.on_boot_urc(line)
-        elif line.startswith((b"+CGREG:", b"+CEREG:")):
+            return
+        if line.startswith((b"+CGREG:", b"+CEREG:")):
             self.m.on_registration(line)
+        elif not line.startswith(self.URC_PREFIXES) and (garbled(line) or self._damaged_header(line)):
+            self.framing(DISCARD, "a line of data outside any payload (%r)" % line[:16], line[:16])
         else:
             self.socket_urc(line)
 
     def socket_urc(self, line):
         pass
+
+    def _damaged_header(self, line):
+        """A data header that lost its start, or its end (the module's own lines never look
+        like these)."""
+        for frag in self.HEADER_FRAGMENTS:
+            if frag in line:
+                return True
+        for pre in self.PAYLOAD_PREFIXES:
+            if line.startswith(pre[:6]):
+                return True
+        return False
+
+    def framing(self, target, why, tail):
+        """A payload failed its framing (see doubt.py)."""
+        from .doubt import framing
+
+        framing(self, target, why, tail)
+
+    def rescan(self, seen):
+        """The ids of sockets whose payload headers appear in seen (damaged bytes)."""
+        ids = []
+        for pre in self.PAYLOAD_PREFIXES:
+            i = seen.find(pre)
+            while i >= 0:
+                f = lead_ints(seen[i + len(pre) : i + len(pre) + 24])
+                if f:
+                    ids.append(f[0])
+                i = seen.find(pre, i + 1)
+        return ids
 
     def num(self, buf, ln):
         """The decimal number at self._p in buf (up to ln; spaces skipped), leaving self._p
@@ -141,8 +182,24 @@ class Dialect:
         s = self.socks.get(sid)
         if s is None:
             self.doubt = True  # the module has a socket we do not know of
+            if sid not in self.dirty:
+                # or the id was garbled on the line, and the data is some socket's
+                self.framing(DISCARD, "data for socket %d, which is not open" % sid, b"")
             return DISCARD
         return s.inbox
+
+    def payload_target(self, sid, n, push, buf, s, e):
+        """A data header announced n bytes for id sid: their target, or None when the
+        header cannot be believed (a pushed payload is never empty; the sockets it may
+        belong to fail: doubt.py)."""
+        if sid < 0:
+            self.framing(DISCARD, "a data header that cannot be read (%r)" % bytes(buf[s : min(e, s + 40)]), b"")
+            return None
+        target = self.payload_to(sid)
+        if not (1 if push else 0) <= n <= self.MAX_PAYLOAD:
+            self.framing(target, "a header announced %d bytes (%s%d)" % (n, "1-" if push else "0-", self.MAX_PAYLOAD), b"")
+            return None
+        return target
 
     def read_header(self, sid, n):
         """A read answer's header: how many bytes came, for the read command in flight."""
@@ -196,7 +253,7 @@ class Dialect:
     def opened(self, sock):
         """A flow after the module answered an open: raise if it failed."""
         if not sock.opened:
-            raise self.open_failed(sock.open_cmd.decode(), sock.open_answer.decode())
+            raise self.open_failed(text(sock.open_cmd), text(sock.open_answer))
         return
         yield
 

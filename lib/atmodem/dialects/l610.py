@@ -7,16 +7,22 @@ import binascii
 
 from ..at import Background, Command, Notify
 from ..compat import const
-from ..errors import EBUSY, ECONNRESET, EIO, ATError, ATTimeout, LinkError, ModemError
-from ..flow import Until
-from .base import Dialect, ints, unquote
+from ..errors import EBUSY, ECONNRESET, EIO, ATError, ATTimeout, LinkError, ModemError, text
+from ..flow import Until, pause
+from .base import Dialect, ints, lead_ints, unquote
+from .pending import AsyncCommands
 
 _FORMAT = {"push": 2, "hex": 0, "buffer": 5}
 _CALL_MS = const(150000)
 CALL_RETRIES = 2
 _OPEN_MS = const(60000)
 _CLOSE_MS = const(60000)
-_SEND_MS = const(12000 + 3000)  # the module itself gives up after 12 s [seed]
+_HANGUP_MS = const(40000)
+# A close waits this long for the module (busy with an earlier async command, or slow to
+# report +MIPCLOSE); then the id stays in doubt and is reconciled later, so that connect()
+# returns within its timeout plus this bound [decision]
+CLOSE_WAIT_MS = 10000
+_SEND_MS = const(33000)  # "wait at least 30 s for +MIPSEND" [docs/l610.md, AT+MIPSEND]
 # IPRFMT 0 data lines: the largest datagram (2048 bytes) as hex and its header. SPEC.md
 # bounds no TCP line: a longer one is ENOBUFS on its socket (overflow), never a silent gap.
 _HEX_LINE = const(4200)
@@ -37,16 +43,21 @@ class L610(Dialect):
         b"+MIPPUSH:", b"+MIPSEND:", b"+MIPDNS:", b"+SIM READY", b"+CGREG:", b"+CEREG:",
     )
     HEADER_PREFIXES = (b"+MIPDATA:", b"+MIPREAD:", b"+MIPRTCP:", b"+MIPRUDP:")
+    PAYLOAD_PREFIXES = (b"+MIPDATA:", b"+MIPRTCP:")  # +MIPRUDP: names the peer first (rescan)
+    HEADER_FRAGMENTS = (b"RTCP:", b"RUDP:", b"PDATA:")
 
     def __init__(self, modem):
         super().__init__(modem)
         self.fmt = None  # the module keeps IPRFMT across power-off: unknown until we set it
         self.fmt_switching = False
-        self.async_error = None
-        self.async_busy = False  # an async command's result is still to come
-        self.async_deadline = 0
+        self.asyncs = AsyncCommands(modem.clock if modem is not None else None)
         self.call = None
         self.dns = None
+        self._urcs = {
+            b"+MIPOPEN:": self._u_open, b"+MIPODM:": self._u_odm, b"+MIPCLOSE:": self._u_close,
+            b"+MIPSTAT:": self._u_stat, b"+MIPREAD:": self._u_read, b"+MIPXOFF:": self._u_xoff,
+            b"+MIPXON:": self._u_xon, b"+MIPCALL:": self._u_call, b"+MIPDNS:": self._u_dns,
+        }
 
     def install(self, engine):
         Dialect.install(self, engine)
@@ -74,14 +85,12 @@ class L610(Dialect):
         addr = None
         if udp:
             addr = self._peer(buf, s + 9, start - 1)
-            if addr is None:
-                return -1
         self._p = start
-        sid = self.num(buf, i)
+        sid = self.num(buf, i) if addr is not None or not udp else -1
         n = self.num(buf, i)
-        if sid < 0 or not 0 <= n <= 4096:
-            return -1
-        target = self.payload_to(sid)
+        target = self.payload_target(sid, n, True, buf, s, i)
+        if target is None:
+            return i
         if addr is not None:
             target.rx_addr = addr
         self.engine.expect(target, n)
@@ -91,7 +100,7 @@ class L610(Dialect):
         """`<ip>,<port>` in buf[i:j], a +MIPRUDP header's start: (ip, port), or None."""
         f = bytes(buf[i:j]).split(b",")
         try:
-            return (f[0].strip().decode(), int(f[1]))
+            return (text(f[0].strip()), int(f[1]))
         except (ValueError, IndexError):
             return None
 
@@ -109,79 +118,105 @@ class L610(Dialect):
                 return False  # let the URC path note the doubt
             sock.data_waiting()
             return True
-        if sid < 0 or not 0 <= n <= 4096:
-            return False
+        target = self.payload_target(sid, n, False, buf, s, e)
+        if target is None:
+            return True
         self.read_header(sid, n)
-        self.engine.expect(self.payload_to(sid), n)
+        self.engine.expect(target, n, False)
         return True
 
     def socket_urc(self, line):
-        if line.startswith(b"+MIPRTCP:") or line.startswith(b"+MIPRUDP:"):
-            return  # not a data line header() could read: noise
-        if line == b"ERROR" or line.startswith(b"+CME ERROR"):
-            if self.async_busy:
-                self.async_error = line  # an async command failed after its OK [seed]
-                self.async_busy = False
+        if line.startswith(b"ERROR") or line.startswith(b"+CME ERROR"):
+            self.asyncs.error(line)  # also G24's `ERROR: <n>`  # an async command failed after its OK [seed]
             return
         head = line[: line.find(b":") + 1]
-        if head == b"+MIPCALL:":
-            body = line[9:].strip()
-            self.call = body
-            self.async_busy = False
-            if body == b"0" and self.m.ip is not None:
-                self.m.on_pdp_lost("+MIPCALL: 0")
+        fn = self._urcs.get(head)
+        if fn is None:
+            return  # +MIPRTCP / +MIPRUDP that header() could not read, or noise
+        if head == b"+MIPCALL:" or head == b"+MIPDNS:":
+            fn(line, None, None)
             return
-        if head == b"+MIPDNS:":
-            self.dns = line
+        f = lead_ints(line[len(head) :])  # the fields we need; trailing ones are ignored
+        if not f:
             return
-        try:
-            f = ints(line[len(head) :])
-        except ValueError:
-            return
-        s = self.socks.get(f[0])
-        if head in (b"+MIPOPEN:", b"+MIPODM:", b"+MIPCLOSE:"):
-            self.async_busy = False
+        sid = f[0]
+        self.asyncs.result(head, sid, line)
+        s = self.socks.get(sid)
         if s is None:
-            if f[0] not in self.dirty and head != b"+MIPCLOSE:":
+            if sid not in self.dirty and head != b"+MIPCLOSE:" and head != b"+MIPSTAT:":
                 self.doubt = True
             return
-        if head == b"+MIPOPEN:" and len(f) >= 2:
+        fn(line, s, f)
+
+    def _u_call(self, line, s, f):
+        body = line[9:].strip()
+        if body[:2] == b"1,":
+            body = body[2:].strip()  # some firmware says `+MIPCALL: 1,<ip>` [real-modules]
+        self.call = body
+        self.asyncs.result(b"+MIPCALL:", -1, line)
+        if body == b"0" and self.m.ip is not None:
+            self.m.on_pdp_lost("+MIPCALL: 0")
+
+    def _u_dns(self, line, s, f):
+        self.dns = line
+
+    def _u_open(self, line, s, f):
+        if len(f) >= 2 and s.opened is None:
             s.on_open(f[1] == 1, line)
-        elif head == b"+MIPODM:" and len(f) >= 2:
+
+    def _u_odm(self, line, s, f):
+        if len(f) >= 2 and s.opened is None:
             s.on_open(f[1] == 1, line)
             if f[1] == 1:
                 self.m.enter_data(s)  # the next byte is the socket's [seed]
-        elif head == b"+MIPREAD:":
-            s.data_waiting()
-        elif head == b"+MIPXOFF:":
-            s.xoff = True
-        elif head == b"+MIPXON:":
-            s.xoff = False
-        elif head == b"+MIPSTAT:":
-            if s.opened is None:
-                s.on_open(False, line)
-            elif len(f) >= 2 and f[1] == 2:
-                s.on_closed(LinkError(ECONNRESET, "connection closed by a TLS alert (%s)" % line.decode()))
-            elif s.closing:
-                s.on_closed(None)
-            else:
-                # +MIPSTAT: <id>,1 is the link broken [SPEC]; a peer's close reads the same,
-                # so this is an end of stream, and the README says what cannot be told apart.
-                s.on_closed(None)
-        elif head == b"+MIPCLOSE:":
-            s.close_done = True
-            kind = f[-1] if len(f) >= 2 else 0
-            if s.closing or kind == 0:
-                s.on_closed(None)
-            else:
-                s.on_closed(LinkError(ECONNRESET, "connection lost (%s: %s)" % (
-                    line.decode(), "timeout" if kind == 1 else "other")))
+
+    def _u_read(self, line, s, f):
+        s.data_waiting()
+
+    def _u_xoff(self, line, s, f):
+        s.xoff = True
+
+    def _u_xon(self, line, s, f):
+        s.xoff = False
+
+    def _u_stat(self, line, s, f):
+        """+MIPSTAT: <id>,<n>[,<acked>]: n 0 acknowledges sent bytes, 1 the link broke
+        (a peer's close reads the same: end of stream, README), 2 a TLS alert
+        [docs/real-modules.md, +MIPSTAT]. During an open it is the open's failure."""
+        n = f[1] if len(f) >= 2 else 1
+        if n == 0:
+            return  # an acknowledgement: the connection goes on
+        if s.opened is None:
+            s.on_open(False, line)
+        elif n == 2:
+            s.on_closed(LinkError(ECONNRESET, "connection closed by a TLS alert (%s)" % text(line)))
+        else:
+            s.on_closed(None)
+
+    def _u_close(self, line, s, f):
+        s.close_done = True
+        kind = f[-1] if len(f) >= 2 else 0  # <id>,<type> or G24's <id>,<acked>,<type>
+        if s.closing or kind == 0:
+            s.on_closed(None)
+        else:
+            s.on_closed(LinkError(ECONNRESET, "connection lost (%s: %s)" % (
+                text(line), "timeout" if kind == 1 else "other")))
+
+    def rescan(self, seen):
+        ids = Dialect.rescan(self, seen)
+        i = seen.find(b"+MIPRUDP:")
+        while i >= 0:  # +MIPRUDP: <ip>,<port>,<id>,...
+            f = lead_ints(b",".join(seen[i + 9 : i + 64].split(b",")[2:3]))
+            if f:
+                ids.append(f[0])
+            i = seen.find(b"+MIPRUDP:", i + 1)
+        return ids
 
     def overflow(self, buf, s, e):
         """IPRFMT 0: a hex data line longer than the line buffer: its socket lost data."""
         udp = buf.startswith(b"+MIPRUDP:", s, e)
         if not (udp or buf.startswith(b"+MIPRTCP:", s, e)):
-            return
+            return Dialect.overflow(self, buf, s, e)
         f = bytes(buf[s + 9:min(e, s + 80)]).split(b",")
         try:
             sid = int(f[2] if udp else f[0])
@@ -209,11 +244,12 @@ class L610(Dialect):
             e -= 1
         if sid < 0 or left < 0 or buf[h - 1] != 44:
             return False
+        target = self.payload_to(sid)
         try:
             data = binascii.unhexlify(memoryview(buf)[h:e])  # type: ignore (any buffer: modbinascii.c)
         except ValueError:
-            return False
-        target = self.payload_to(sid)
+            self.framing(target, "a hex data line that does not decode", b"")
+            return True
         if addr is not None:
             target.rx_addr = addr
         if target.rx_write(memoryview(data), 0, len(data)) < len(data):
@@ -222,41 +258,32 @@ class L610(Dialect):
             target.rx_end()
         return True
 
+    def lost_all(self, err, gone):
+        Dialect.lost_all(self, err, gone)
+        if gone:
+            self.asyncs.forget()  # a rebooted module runs nothing
+
     # ---------------------------------------------------------------- async commands
-    def _async_free(self):
-        if not self.async_busy:
-            return True
-        clock = self.m.clock
-        return clock.ticks_diff(self.async_deadline, clock.ticks_ms()) <= 0
-
-    def _async_begin(self, cmd, timeout_ms):
-        """Send an async command once the previous one has its result; its own result
-        is due within timeout_ms."""
-        yield Until(self._async_free, _OPEN_MS + 5000, "the module's previous async command")
-        self.async_error = None
-        clock = self.m.clock
-        self.async_busy = True
-        self.async_deadline = clock.ticks_add(clock.ticks_ms(), timeout_ms)
-        try:
-            yield Command(cmd, timeout_ms=min(5000, timeout_ms))
-        except ModemError:
-            self.async_busy = False  # refused at once: no result will follow
-            raise
-
-    def _async(self, cmd, done, timeout_ms):
-        """Send an async command and wait for its result URC; the error line or None."""
-        yield from self._async_begin(cmd, timeout_ms)
-        yield Until(lambda: done() or self.async_error is not None, timeout_ms, cmd.decode())
-        return self.async_error
+    # Which URCs carry each async command's result (a failed open may come as +MIPSTAT)
+    _OPEN_HEADS = (b"+MIPOPEN:", b"+MIPSTAT:")
+    _ODM_HEADS = (b"+MIPODM:", b"+MIPSTAT:")
+    _CLOSE_HEADS = (b"+MIPCLOSE:",)
+    _CALL_HEADS = (b"+MIPCALL:",)
 
     # ---------------------------------------------------------------- bearer
     def attach(self, apn, user, password, timeout_ms, step):
         if apn is not None:
             yield from step("pdp", Command(b'AT+CGDCONT=1,"IP","%s"' % apn.encode()))
-        c = yield from step("dial state", Command(b"AT+MIPCALL?", prefix=b"+MIPCALL:"))
-        state = c.first(b"+MIPCALL") or b"0"
-        if state.startswith(b"1,"):
-            return state[2:].strip().decode()
+        clock = self.m.clock
+        deadline = clock.ticks_add(clock.ticks_ms(), timeout_ms)
+        while True:
+            c = yield from step("dial state", Command(b"AT+MIPCALL?", prefix=b"+MIPCALL:"))
+            state = c.first(b"+MIPCALL") or b"0"
+            if state.startswith(b"1,"):
+                return text(state[2:].strip())
+            if state != b"2" or clock.ticks_diff(deadline, clock.ticks_ms()) <= 0:
+                break
+            yield pause(1000)  # 2: a dial is under way (a previous program's): let it end
         cmd = b"AT+MIPCALL=1"
         if apn is not None:
             cmd += b',"%s"' % apn.encode()
@@ -265,18 +292,19 @@ class L610(Dialect):
         answer = b""
         for _ in range(1 + CALL_RETRIES):  # [seed: 150 s, resend at least twice]
             self.call = None
+            left = max(1000, clock.ticks_diff(deadline, clock.ticks_ms()))
             try:
-                err = yield from step("dial", self._async(cmd, lambda: self.call is not None, min(timeout_ms, _CALL_MS)))
+                err = yield from step("dial", self.asyncs.run(cmd, -1, self._CALL_HEADS, _CALL_MS, left))
             except ModemError as e:  # ERROR, or no +MIPCALL in time: resend
                 err = str(e).encode()
             if err is None and self.call not in (None, b"0"):
-                return self.call.decode()
+                return text(self.call)
             answer = err or b"+MIPCALL: 0"
-        raise ATError(cmd.decode(), answer.decode() + " (after %d tries)" % (1 + CALL_RETRIES))
+        raise ATError(text(cmd), text(answer) + " (after %d tries)" % (1 + CALL_RETRIES))
 
     def detach(self):
         self.call = None
-        yield from self._async(b"AT+MIPCALL=0", lambda: self.call is not None, 40000)
+        yield from self.asyncs.run(b"AT+MIPCALL=0", -1, self._CALL_HEADS, _HANGUP_MS, _HANGUP_MS)
 
     # ---------------------------------------------------------------- receive format
     def _mixed(self, mode):
@@ -362,26 +390,32 @@ class L610(Dialect):
         if sock.tls is not None:
             self.tls_unsupported()
         proto = 0 if sock.stream else 1
+        heads = self._OPEN_HEADS
         if sock.mode == "transparent":
+            heads = self._ODM_HEADS
             sock.open_cmd = b'AT+MIPODM=%d,,"%s",%d,%d' % (sock.id, host.encode(), port, proto)
         else:
             sock.inbox.want_hold = sock.mode == "buffer"
             yield from self.ensure_format(sock.mode)
             sock.inbox.held = self.fmt == 5
             sock.open_cmd = b'AT+MIPOPEN=%d,,"%s",%d,%d' % (sock.id, host.encode(), port, proto)
-        yield from self._async_begin(sock.open_cmd, _OPEN_MS)
+        clock = self.m.clock
+        budget = clock.ticks_diff(sock.open_by, clock.ticks_ms())
+        sock.pending = yield from self.asyncs.begin(sock.open_cmd, sock.id, heads, _OPEN_MS, budget)
 
     def open_timeout(self, sock, timeout_ms):
         return min(timeout_ms, _OPEN_MS)
 
     def open_done(self, sock):
         """The predicate an open waits for: its result, or the module's bare ERROR."""
-        return sock.opened is not None or self.async_error is not None
+        p = sock.pending
+        return sock.opened is not None or (p is not None and p.done())
 
     def opened(self, sock):
-        if self.async_error is not None and sock.opened is None:
+        p = sock.pending
+        if sock.opened is None and p is not None and p.done():
             sock.opened = False
-            sock.open_answer = self.async_error
+            sock.open_answer = p.result
         return super().opened(sock)
 
     def resume(self, sock):
@@ -389,7 +423,7 @@ class L610(Dialect):
         c = yield Command(b"ATO", prompt=b"CONNECT", on_connect=lambda: self.m.enter_data(sock),
                           timeout_ms=30000, check=False)
         if c.result != b"CONNECT":
-            raise ATError("ATO", (c.result or b"no answer").decode())
+            raise ATError("ATO", text(c.result or b"no answer"))
 
     def terminator(self, sock):
         return b"\r\nNO CARRIER\r\n\r\n+MIPSTAT: %d,1\r\n" % sock.id
@@ -415,37 +449,41 @@ class L610(Dialect):
         push = c.first(b"+MIPPUSH")
         ok = False
         if c.ok() and conf is not None:
-            try:
-                f = ints(conf)
-                if len(f) >= 3:
-                    sock.free = f[2]
-                ok = f[1] in (0, 1) and (push is None or ints(push)[1] == 0)
-            except (ValueError, IndexError):
-                pass
+            f = lead_ints(conf)
+            p = lead_ints(push) if push is not None else [0, 0]
+            if len(f) >= 3:
+                sock.free = f[2]
+            # +MIPPUSH status 2 is "nothing left to send" [real-modules]: not a failure
+            ok = len(f) >= 2 and f[1] in (0, 1) and len(p) >= 2 and p[1] in (0, 2)
         answer = b"" if ok else b" ".join(c.lines + [c.result or b"no answer"])
         self.sent_with(sock, c)
         if ok:
             return n
-        raise ATError(cmd.decode(), answer.decode() + " (0 of %d bytes confirmed)" % n, EIO)
+        raise ATError(text(cmd), text(answer) + " (0 of %d bytes confirmed)" % n, EIO)
 
     def close(self, sock):
         """A flow: True when the module confirmed the id free. Always waits for +MIPCLOSE:
         the next async command must not find the module busy."""
         sock.closing = True
         sock.close_done = False
+        # (its open may have no result yet: the close cancels it, or the module says ERROR
+        # and the id stays in doubt, reconciled later)
         try:
-            err = yield from self._async(b"AT+MIPCLOSE=%d" % sock.id, lambda: sock.close_done, _CLOSE_MS)
+            err = yield from self.asyncs.run(b"AT+MIPCLOSE=%d" % sock.id, sock.id, self._CLOSE_HEADS,
+                                             _CLOSE_MS, CLOSE_WAIT_MS, self.asyncs.busy_with(sock.id))
         except ModemError:
             err = b"ERROR"
         if err is None:
             return True
+        if self.asyncs.busy_with(sock.id):
+            return False  # its open is still running: whatever the table says, not free yet
         table = yield from self.table()
         return sock.id not in table
 
     def close_id(self, sid):
         """A flow: close an id no socket object owns; True when the module confirmed it."""
         try:
-            err = yield from self._async(b"AT+MIPCLOSE=%d" % sid, lambda: not self.async_busy, _CLOSE_MS)
+            err = yield from self.asyncs.run(b"AT+MIPCLOSE=%d" % sid, sid, self._CLOSE_HEADS, _CLOSE_MS, CLOSE_WAIT_MS)
         except ModemError:
             return False
         return err is None
@@ -465,13 +503,13 @@ class L610(Dialect):
         cmd = b'AT+MIPDNS="%s"' % host.encode()
         c = yield Command(cmd, prefix=b"+MIPDNS:", timeout_ms=30000, check=False)
         if not c.ok():
-            raise self.dns_failed(host, (c.result or b"no answer").decode())
+            raise self.dns_failed(host, text(c.result or b"no answer"))
         line = c.lines[0] if c.lines else None
         if line is None:
-            yield Until(lambda: self.dns is not None, 30000, cmd.decode())
+            yield Until(lambda: self.dns is not None, 30000, text(cmd))
             line = self.dns or b""
         f = line[8:].split(b",")
-        ips = [unquote(x).decode() for x in f[1:]]
+        ips = [text(unquote(x)) for x in f[1:]]
         if not ips:
-            raise self.dns_failed(host, line.decode())
+            raise self.dns_failed(host, text(line))
         return ips

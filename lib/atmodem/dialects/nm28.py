@@ -3,7 +3,7 @@ import binascii
 
 from ..at import Background, Command
 from ..compat import const
-from ..errors import EIO, ATError, ModemError
+from ..errors import EIO, ATError, ModemError, text
 from ..flow import Until, pause
 from ..socket import CLOSING
 from .base import Dialect, ints, last_int, unquote
@@ -29,6 +29,8 @@ class NM28(Dialect):
         b"+SSLOPEN:", b"+SSLURC:", b"+SSLREAD:", b"+CGREG:", b"+CEREG:",
     )
     HEADER_PREFIXES = (b'+IPURC: "recv",', b'+SSLURC: "recv",', b"+IPRD:", b"+SSLRECV:", b"IPREAD:")
+    PAYLOAD_PREFIXES = (b'+IPURC: "recv",', b'+SSLURC: "recv",', b"+IPRD:", b"+SSLRECV:")
+    HEADER_FRAGMENTS = (b'"recv",', b"PRD:", b"LRECV:")
 
     # ---------------------------------------------------------------- engine surface
     def header(self, buf, s, e):
@@ -45,18 +47,18 @@ class NM28(Dialect):
         self._p = buf.find(b":" if read else b",", s, e) + 1
         sid = self.num(buf, e)
         n = self.num(buf, e)
-        if sid < 0 or not 0 <= n <= 4096:
-            return False
-        target = self.payload_to(sid)
+        target = self.payload_target(sid, n, not read, buf, s, e)
+        if target is None:
+            return True
         if self._p < e:  # a bound UDP socket also names the peer
             f = bytes(buf[self._p : e]).split(b",")
             try:
-                target.rx_addr = (unquote(f[0]).decode(), int(f[1]))
+                target.rx_addr = (text(unquote(f[0])), int(f[1]))
             except (ValueError, IndexError):
                 pass
         if read:
             self.read_header(sid, n)
-        self.engine.expect(target, n)
+        self.engine.expect(target, n, not read)
         return True
 
     def socket_urc(self, line):
@@ -80,7 +82,7 @@ class NM28(Dialect):
             # +IPURC: "incoming",<new id>,<listener id>,"<ip>",<port>
             f = line[19:].split(b",")
             try:
-                sid, lid, addr = int(f[0]), int(f[1]), (unquote(f[2]).decode(), int(f[3]))
+                sid, lid, addr = int(f[0]), int(f[1]), (text(unquote(f[2])), int(f[3]))
             except (ValueError, IndexError):
                 return
             lsock = self.socks.get(lid)
@@ -114,9 +116,9 @@ class NM28(Dialect):
                     raise
         c = yield from step("address", Command(b"AT+CGPADDR=1", prefix=b"+CGPADDR:"))
         f = (c.first(b"+CGPADDR") or b"").split(b",")
-        ip = unquote(f[-1]).decode()
+        ip = text(unquote(f[-1]))
         if ip in ("", "0.0.0.0"):
-            raise ATError("AT+CGPADDR=1", c.lines[0].decode() if c.lines else "no address")
+            raise ATError("AT+CGPADDR=1", c.lines[0] if c.lines else "no address")
         return ip
 
     def detach(self):
@@ -145,11 +147,11 @@ class NM28(Dialect):
     def opened(self, sock):
         """The module answered the open: fail, or finish (transparent: enter data mode)."""
         if not sock.opened:
-            why = sock.open_answer.decode()
+            why = text(sock.open_answer)
             if sock.tls is not None:
                 why += (" (TLS handshake or certificate check failed: check ca=, the server's"
                         " name and validity dates, client_cert=/client_key=, the module's clock)")
-            raise self.open_failed(sock.open_cmd.decode(), why)
+            raise self.open_failed(text(sock.open_cmd), why)
         ib = sock.inbox
         line = self.m.line
         if sock.mode == "transparent":
@@ -177,7 +179,7 @@ class NM28(Dialect):
         if c.result != b"CONNECT":
             if sock.ended():
                 return  # the peer closed first: its data came as push URCs, then the end
-            raise ATError(cmd.decode(), (c.result or b"no answer").decode())
+            raise ATError(text(cmd), text(c.result or b"no answer"))
 
     def terminator(self, sock):
         tag = b"+SSLURC" if sock.tls else b"+IPURC"
@@ -191,10 +193,10 @@ class NM28(Dialect):
         sock.listening = sock.stream
         sock.inbox.want_hold = sock.mode == "buffer"
         yield Command(cmd)
-        yield Until(lambda: sock.opened is not None, 60000, cmd.decode())
+        yield Until(lambda: sock.opened is not None, 60000, text(cmd))
         if not sock.opened:
             sock.listening = False
-            raise self.open_failed(cmd.decode(), sock.open_answer.decode() + " (port in use?)")
+            raise self.open_failed(text(cmd), text(sock.open_answer) + " (port in use?)")
         sock.service = not sock.stream
         # Accepted clients take the listener's mode [SPEC].
         yield Command(b"AT+IPSWTMD=%d,%d" % (sock.id, _MODE[sock.mode]))
@@ -220,7 +222,7 @@ class NM28(Dialect):
             sock = c.sock
             sock.entering = False
             if c.result != b"CONNECT" and not sock.ended():
-                sock.switch_error = ATError(c.text.decode(), (c.result or b"no answer").decode())
+                sock.switch_error = ATError(text(c.text), text(c.result or b"no answer"))
                 sock.inbox.error = sock.switch_error
             return
         ib = c.sock.inbox
@@ -275,8 +277,8 @@ class NM28(Dialect):
             self.sent_with(sock, c)
         if ok:
             return n
-        name = "AT+IPSENDEX=%d,<%d bytes as hex>%s" % (sock.id, n, to.decode()) if hexed else cmd.decode()
-        raise ATError(name, answer.decode() + " (0 of %d bytes confirmed)" % n, EIO)
+        name = "AT+IPSENDEX=%d,<%d bytes as hex>%s" % (sock.id, n, text(to)) if hexed else text(cmd)
+        raise ATError(name, text(answer) + " (0 of %d bytes confirmed)" % n, EIO)
 
     def close(self, sock):
         """A flow: True when the module confirmed the id free."""
@@ -306,5 +308,5 @@ class NM28(Dialect):
     def resolve(self, host):
         c = yield Command(b'AT+IPDNSR="%s"' % host.encode(), prefix=b"+IPDNSR:", timeout_ms=30000, check=False)
         if not c.ok() or not c.lines:
-            raise self.dns_failed(host, (c.result or b"no answer").decode())
-        return [unquote(line[line.index(b":") + 1 :]).decode() for line in c.lines]
+            raise self.dns_failed(host, text(c.result or b"no answer"))
+        return [text(unquote(line[line.index(b":") + 1 :])) for line in c.lines]

@@ -15,6 +15,11 @@ import select
 
 class MachineUART:
     def __init__(self, uart_id, baudrate=115200, tx=None, rx=None, rxbuf=4096, txbuf=2048, **kw):
+        """uart_id: a UART number, or a machine.UART the program made (adopted as it is
+        configured: its buffers are the program's choice; see README, Boards)."""
+        if not isinstance(uart_id, int):
+            self._adopt(uart_id)
+            return
         self.baudrate = baudrate
         args = dict(kw)
         args["baudrate"] = baudrate
@@ -31,6 +36,22 @@ class MachineUART:
         flow = kw.get("flow") or 0
         rts, cts = getattr(machine.UART, "RTS", 0), getattr(machine.UART, "CTS", 0)
         self.flow_control = bool(rts and cts and flow & rts and flow & cts)
+        self._poller()
+
+    def _adopt(self, uart):
+        self.uart = uart
+        r = repr(uart)  # UART(1, baudrate=115200, bits=8, ..., rts=..., cts=...)
+        i = r.find("baudrate=")
+        self.baudrate = 0
+        if i >= 0:
+            j = i + 9
+            while j < len(r) and r[j].isdigit():
+                j += 1
+            self.baudrate = int(r[i + 9 : j] or 0)
+        self.flow_control = False  # not readable from the object: buffer mode, lossless anyway
+        self._poller()
+
+    def _poller(self):
         try:
             self.poller = select.poll()
             self.poller.register(self.uart, select.POLLIN)

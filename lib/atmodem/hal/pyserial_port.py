@@ -6,7 +6,15 @@ import serial
 
 class PySerialPort:
     def __init__(self, url, baudrate=115200, **kw):
-        self.ser = serial.serial_for_url(url, baudrate=baudrate, timeout=0, write_timeout=None, **kw)
+        """url: a pyserial URL or device, or a serial.Serial the program opened (adopted:
+        its read timeout becomes 0, since atmodem waits with select)."""
+        if isinstance(url, str):
+            self.ser = serial.serial_for_url(url, baudrate=baudrate, timeout=0, write_timeout=None, **kw)
+        else:
+            self.ser = url
+            self.ser.timeout = 0
+            self.ser.write_timeout = None
+            baudrate = self.ser.baudrate
         self.baudrate = baudrate
         self.flow_control = bool(getattr(self.ser, "rtscts", False))  # hardware flow control
         self._fd = None

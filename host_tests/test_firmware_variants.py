@@ -1,0 +1,149 @@
+"""The driver against each firmware variant of the emulator (tools/emulator/variants.py):
+the forms real firmware shows (/work/notes/real-modules-research.md). The driver's own
+scenarios (host_tests/scenarios.py), on CPython and on the micropython binary; each variant
+runs the scenarios whose commands it changes. Sizes are small: these check forms, not rates
+(test_driver.py has the mebibyte runs on the manual's forms)."""
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+import serial
+
+import atmodem
+from host_tests.emu_helpers import free_port
+from host_tests.test_driver import run_scenario
+from tools import loopback
+
+GBK_NM28 = "域格".encode("gbk") + b" NM28"  # not UTF-8: b"\xd3\xf2\xb8\xf1 NM28"
+GBK_L610 = "广和通".encode("gbk") + b" L610"
+IP = "10.166.80.147"
+
+# name: (dialect, emulator settings)
+VARIANTS = {
+    "g510": ("l610", dict(firmware="g510")),
+    "g24": ("l610", dict(firmware="g24")),
+    "hm609": ("nm28", dict(firmware="hm609")),
+    "nm28-no-trailer": ("nm28", dict(push_trailer=False)),
+    "l610-no-trailer": ("l610", dict(push_trailer=False)),
+    "nm28-echo-sticks": ("nm28", dict(echo_sticks=True)),
+    "l610-echo-sticks": ("l610", dict(echo_sticks=True)),
+    "nm28-gbk-model": ("nm28", dict(model=GBK_NM28)),
+    "l610-gbk-model": ("l610", dict(model=GBK_L610)),
+    "hm609-all-quirks": ("nm28", dict(firmware="hm609", push_trailer=False, echo_sticks=True, model=GBK_NM28)),
+    "g24-all-quirks": ("l610", dict(firmware="g24", push_trailer=False, echo_sticks=True, model=GBK_L610)),
+}
+
+# name: (scenario, server, arguments); server "tcp" echo, "udp" echo, "bye" (sends b"bye"
+# and closes), "none" (a port nobody listens on)
+SCENARIOS = {
+    "echo_push": ("echo_stream", "tcp", dict(mode="push", size=65536)),
+    "echo_buffer": ("echo_stream", "tcp", dict(mode="buffer", size=65536)),
+    "peer_close_push": ("peer_close", "bye", dict(mode="push")),
+    "peer_close_buffer": ("peer_close", "bye", dict(mode="buffer")),
+    "many_sockets": ("many_sockets", "tcp", dict(rounds=2)),
+    "resolve": ("resolve", "tcp", {}),
+    "refused": ("refused", "none", {}),
+    "udp_push": ("echo_udp", "udp", dict(mode="push", size=16384)),
+    "datagrams_buffer": ("datagrams", "udp", dict(mode="buffer")),
+    "datagrams_push": ("datagrams", "udp", dict(mode="push")),
+}
+EVERYTHING = list(SCENARIOS)
+# What each variant touches (why, in short):
+RUNS = {
+    # dial result, open before OK, +MIPPUSH acked, +MIPSTAT ack notices, +MIPCLOSE acked,
+    # bare OK for an empty read, ERROR: <n>, banner: every scenario goes through them
+    "g510": EVERYTHING,
+    "g24": EVERYTHING,  # and tight colons, spaced id lists
+    # no NETWRITE (every send), +IPREAD (buffer), 913 (closing what is gone), +IPOPEN unchanged
+    "hm609": EVERYTHING,
+    # pushed data with no CR LF after it
+    "nm28-no-trailer": ["echo_push", "peer_close_push", "many_sockets", "udp_push", "datagrams_push", "resolve"],
+    "l610-no-trailer": ["echo_push", "peer_close_push", "many_sockets", "udp_push", "datagrams_push", "resolve"],
+    # echo on for every command
+    "nm28-echo-sticks": ["echo_push", "echo_buffer", "peer_close_push", "many_sockets", "resolve", "refused", "datagrams_buffer"],
+    "l610-echo-sticks": ["echo_push", "echo_buffer", "peer_close_push", "many_sockets", "resolve", "refused", "datagrams_buffer"],
+    # the model line at start-up
+    "nm28-gbk-model": ["resolve"],
+    "l610-gbk-model": ["resolve"],
+    "hm609-all-quirks": EVERYTHING,
+    "g24-all-quirks": EVERYTHING,
+}
+CASES = [(v, s) for v, names in RUNS.items() for s in names]
+
+
+def _bye(conn):
+    conn.sendall(b"bye")
+    conn.shutdown(socket.SHUT_WR)
+    conn.recv(1)
+
+
+@pytest.fixture(scope="module")
+def servers():
+    with loopback.echo_server() as tcp, loopback.UdpEcho() as udp, loopback.TcpServer(_bye) as bye:
+        yield {"tcp": tcp.port, "udp": udp.port, "bye": bye.port}
+
+
+def _port(servers, kind):
+    return free_port() if kind == "none" else servers[kind]
+
+
+@pytest.mark.parametrize("variant,scenario", CASES, ids=["%s-%s" % c for c in CASES])
+def test_scenario_on_variant(emulator, runtime, servers, variant, scenario):
+    dialect, settings = VARIANTS[variant]
+    name, server, kw = SCENARIOS[scenario]
+    run_scenario(emulator(dialect, **settings), runtime, dialect, name, port=_port(servers, server), **kw)
+
+
+# ---------------------------------------------------------------- CPython-only details
+def _modem(emu, dialect):
+    m = atmodem.Modem(atmodem.hal.open_serial(emu.path), dialect=dialect)
+    m.start()
+    return m
+
+
+@pytest.mark.parametrize("variant", ["g510", "g24", "g24-all-quirks"])
+def test_attach_gives_the_bare_address(emulator, variant):
+    """g510's dial result is `+MIPCALL: 1,<ip>`: attach() returns the address alone."""
+    dialect, settings = VARIANTS[variant]
+    m = _modem(emulator(dialect, **settings), dialect)
+    try:
+        assert m.attach(apn="cmnet") == IP
+    finally:
+        m.close()
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_dialect_is_identified_by_its_model_line(emulator, variant):
+    """No dialect given: the driver reads the model line (GBK bytes in some variants)."""
+    dialect, settings = VARIANTS[variant]
+    m = _modem(emulator(dialect, **settings), None)
+    try:
+        assert m.dialect.NAME.lower() == dialect and dialect.upper() in m.model
+    finally:
+        m.close()
+
+
+@pytest.mark.parametrize("variant", ["g510", "g24"])
+def test_attach_while_a_dial_is_in_progress(emulator, runtime, servers, variant):
+    """A dial another program (or the driver before a restart) started is still running:
+    `AT+MIPCALL?` answers `+MIPCALL: 2`. attach() waits for it, and the link works."""
+    dialect, settings = VARIANTS[variant]
+    emu = emulator(dialect, async_delay=1.5, **settings)
+    emu.wait_idle()
+    ser = serial.Serial(emu.path, 115200, timeout=0.05)
+    ser.write(b'AT+MIPCALL=1,"cmnet"\r')
+    got, deadline = b"", time.monotonic() + 5
+    while not got.endswith(b"OK\r\n"):
+        assert time.monotonic() < deadline, got
+        got += ser.read(100)
+    ser.close()
+    if runtime == "cpython":
+        m = _modem(emu, dialect)
+        try:
+            assert m.attach(apn="cmnet") == IP
+        finally:
+            m.close()
+    run_scenario(emu, runtime, dialect, "resolve", port=servers["tcp"])
+    assert b"+MIPCALL: 2\r\n" in emu.transcript(">"), "the dial was over before the driver asked"
