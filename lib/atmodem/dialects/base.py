@@ -17,13 +17,19 @@ def ints(text):
 
 
 def garbled(line):
-    """Control characters or bytes past ASCII in a line that is none of the module's: its
-    text is ASCII, so this is payload data that lost its framing (a header dropped or
-    damaged on the line)."""
+    """Payload data that lost its framing (a header dropped or damaged on the line), not a
+    line of the module's: control characters, or bytes past ASCII in a line that does not
+    begin as the module's do (`+CME ERROR: <GBK text>` is the module's)."""
+    high = False
     for b in line:
-        if b < 32 and b != 9 or b > 126:
+        if b < 32 and b != 9:
             return True
-    return False
+        if b > 126:
+            high = True
+    if not high:
+        return False
+    b = line[0]
+    return not (b == 43 or 65 <= b <= 90) or b":" not in line[:24]
 
 
 def lead_ints(text):

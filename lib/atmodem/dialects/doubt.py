@@ -12,6 +12,11 @@ def framing(d, target, why, tail):
     the rest of the line where the damage was seen."""
     d.doubt = True
     seen = target.rx_staged() + tail
+    for banner in d.BOOT_URCS:
+        if b"\n" + banner in seen:  # the module rebooted in the middle: each socket hears that
+            target.rx_abort(None)
+            d.m.on_boot_urc(banner)
+            return
     sock = getattr(target, "sock", None)
     if sock is not None:
         fail(sock, why)
@@ -23,10 +28,6 @@ def framing(d, target, why, tail):
             p.doomed = True  # its OK may still come: it ends then, or once the line is quiet
         else:
             p.finish(b"framing error")  # stalled: nothing more is coming
-    for banner in d.BOOT_URCS:
-        if banner in seen:
-            d.m.on_boot_urc(banner)
-            return
     if sock is None:
         last = d.m.pump.last  # in buffer mode data comes in read answers only: the last one's
         for s in d.socks.values():
