@@ -5,7 +5,7 @@ comes later as a URC or a bare ERROR; the next async command waits for it [seed]
 when the flow that sent the first was cancelled (the module is busy all the same)."""
 import binascii
 
-from ..at import Background, Command, Notify
+from ..at import DISCARD, Background, Command, Notify
 from ..compat import const
 from ..errors import EBUSY, ECONNRESET, EIO, ATError, ATTimeout, LinkError, ModemError, text
 from ..flow import Until, pause
@@ -108,7 +108,10 @@ class L610(Dialect):
         """`+MIPDATA: <id>,<len>` then len raw bytes (IPRFMT 5 read), the frequent
         `+MIPREAD: <id>,<len>` and IPRFMT 0's hex data lines, read in place."""
         if buf[s + 4] == 82 and buf[s + 5] != 69:  # +MIPRTCP / +MIPRUDP, not +MIPREAD
-            return self._hex_data(buf, s, e)
+            if self.fmt != 0 or not self._hex_data(buf, s, e):
+                # (IPRFMT 2 reads these inline: a whole line means the header was damaged)
+                self.framing(DISCARD, "a data header that cannot be read (%r)" % bytes(buf[s : min(e, s + 40)]), b"")
+            return True
         self._p = s + 9
         sid = self.num(buf, e)
         n = self.num(buf, e)
