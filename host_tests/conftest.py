@@ -15,6 +15,7 @@ for p in (ROOT, os.path.join(ROOT, "lib")):
 
 from tools.emulator import Emulator  # noqa: E402
 from tools import loopback  # noqa: E402
+from atmodem.dialects import names  # noqa: E402
 
 
 class Chat:
@@ -144,7 +145,7 @@ def runtime(request):
     return request.param
 
 
-@pytest.fixture(params=["nm28", "l610"])
+@pytest.fixture(params=names())
 def dialect(request):
     return request.param
 

@@ -65,3 +65,22 @@ def basic_answers(extra=None):
         return b""
 
     return respond
+
+
+def install(m, s, sid):
+    """Give socket s the module's id sid, open, as if connect() had happened (tests that
+    script the module's answers without an open)."""
+    from atmodem.states import OPEN
+
+    k = s.link
+    k.id, k.state, k.opened = sid, OPEN, True
+    if k.ctx is None:
+        k.ctx = _ctx(m)
+    m.dialect.links[sid] = k
+    return k
+
+
+def _ctx(m):
+    """The dialect's context for a connection (its open() makes one)."""
+    mod = __import__(type(m.dialect).__module__, None, None, ["Context"])
+    return getattr(mod, "Context")()

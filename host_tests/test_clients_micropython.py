@@ -9,10 +9,11 @@ import subprocess
 import pytest
 
 from tools import loopback
+from atmodem.dialects import names
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MP = os.path.join(ROOT, ".venv", "bin", "micropython")
-DIALECTS = ["nm28", "l610"]
+DIALECTS = names()
 MIB = 1 << 20
 
 

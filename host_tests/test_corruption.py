@@ -23,7 +23,8 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 import atmodem
 from atmodem.socket import OPEN
-from host_tests.fakes import FakeClock
+from host_tests.fakes import FakeClock, install
+from atmodem.dialects import names
 
 EXAMPLES = int(os.environ.get("ATMODEM_CORRUPTION_EXAMPLES", "40"))
 TIMEOUT_S = 2
@@ -206,12 +207,11 @@ def run_session(dialect, mode, seed, cuts, chunk=4096):
     m = atmodem.Modem(uart, dialect, clock=clock)
     m.start()
     s = m.socket(mode=mode, rxbuf=16384)
-    s.id, s.state, s.opened = sid, OPEN, True
-    m.dialect.socks[sid] = s
+    install(m, s, sid)
     if dialect == "l610":
-        m.dialect.set_fmt(5 if mode == "buffer" else 2)  # pyright: ignore[reportAttributeAccessIssue] (an L610)
+        m.dialect.format.set(5 if mode == "buffer" else 2)  # pyright: ignore[reportAttributeAccessIssue] (an L610)
     else:
-        s.inbox.held = s.inbox.want_hold = mode == "buffer"
+        s.link.inbox.held = s.link.inbox.want_hold = mode == "buffer"
     t = clock.t + 5
     if mode == "buffer":
         uart.at(t, w["note"](sid, len(true)) + w["closed"])  # the peer has sent it all and closed
@@ -248,7 +248,7 @@ def read_all(m, s, clock):
 
 
 @pytest.mark.parametrize("mode", ["push", "buffer"])
-@pytest.mark.parametrize("dialect", ["nm28", "l610"])
+@pytest.mark.parametrize("dialect", names())
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**16), cuts=corruptions, chunk=st.sampled_from([1, 5, 64, 700, 4096]))
 def test_a_corrupted_line_never_delivers_what_was_not_sent(dialect, mode, seed, cuts, chunk):
@@ -263,7 +263,7 @@ def test_a_corrupted_line_never_delivers_what_was_not_sent(dialect, mode, seed, 
     if all(kind == "stall" for kind, _, _ in cuts) and sum(arg for _, _, arg in cuts) < 900:
         assert got == bytes(want) and err is None, err  # a quiet moment is not damage
     # memory stays bounded: the line buffer did not grow, the ring is its size
-    assert m.engine._max == line_room and s.inbox.ring.size == 16384
+    assert m.engine._max == line_room and s.link.inbox.ring.size == 16384
     # the module behaves again (it stops sending the damaged stream; what was cut short
     # stalls out within its bound): the modem works
     uart.arrivals.clear()

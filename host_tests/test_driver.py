@@ -15,11 +15,12 @@ import atmodem
 from host_tests import scenarios
 from host_tests.emu_helpers import free_port
 from tools import loopback
+from atmodem.dialects import names
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 RUNTIMES = ["cpython", "micropython"]
-DIALECTS = ["nm28", "l610"]
+DIALECTS = names()
 MODES = ["push", "hex", "buffer"]
 
 
@@ -294,7 +295,7 @@ def test_reboot_delivers_received_data_then_raises(emulator, d, mode):
         s.settimeout(10)
         s.connect(("127.0.0.1", srv.port))
         if mode != "buffer":
-            m.wait_for(lambda: len(s.inbox) == 17, 5000, "data")
+            m.until(lambda: len(s.link.inbox) == 17, 5000, "data")
         emu.reboot()
         got = b""
         with pytest.raises(OSError) as e:
@@ -333,7 +334,7 @@ def test_write_after_the_peer_closed_behaves_like_tcp(emulator):
 def test_data_waiting_urc_during_a_short_read_is_not_lost():
     """IPREAD arriving in the same chunk as a short AT+IPRD answer: more data is waiting."""
     from atmodem.socket import OPEN
-    from host_tests.fakes import FakeClock, ScriptedUART, basic_answers
+    from host_tests.fakes import FakeClock, ScriptedUART, basic_answers, install
 
     reads = [b"\r\n+IPRD: 0,3\r\nabc\r\nOK\r\n\r\nIPREAD: 0\r\n", b"\r\n+IPRD: 0,3\r\ndef\r\nOK\r\n"]
 
@@ -346,9 +347,8 @@ def test_data_waiting_urc_during_a_short_read_is_not_lost():
     m = atmodem.Modem(ScriptedUART(clock, basic_answers(extra)), "nm28", clock=clock)
     m.start()
     s = m.socket(mode="buffer")
-    s.id, s.state, s.opened = 0, OPEN, True
-    m.dialect.socks[0] = s
-    s.data_waiting()
+    install(m, s, 0)
+    s.link.data_waiting()
     s.settimeout(5)
     assert s.read(6) == b"abcdef"
 
@@ -373,7 +373,7 @@ def test_read_answers_arrive_whole_however_the_port_cuts_them(chunk, rxbuf, size
     """A read's payload goes from the port straight into the socket's ring (wrapping, or
     filling it before the payload ends): the program gets every byte, in order."""
     from atmodem.socket import OPEN
-    from host_tests.fakes import FakeClock, ScriptedUART, basic_answers
+    from host_tests.fakes import FakeClock, ScriptedUART, basic_answers, install
 
     held = bytearray(os.urandom(9000))
     data = bytes(held)
@@ -390,9 +390,8 @@ def test_read_answers_arrive_whole_however_the_port_cuts_them(chunk, rxbuf, size
     m = atmodem.Modem(_ChunkedUART(ScriptedUART(clock, basic_answers(extra)), chunk), "nm28", clock=clock)
     m.start()
     s = m.socket(mode="buffer", rxbuf=rxbuf)
-    s.id, s.state, s.opened = 0, OPEN, True
-    m.dialect.socks[0] = s
-    s.data_waiting()
+    install(m, s, 0)
+    s.link.data_waiting()
     s.settimeout(5)
     got = bytearray()
     i = 0

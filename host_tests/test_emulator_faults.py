@@ -8,8 +8,9 @@ import pytest
 
 from host_tests.emu_helpers import WORDS, free_port
 from tools import loopback
+from atmodem.dialects import names
 
-DIALECTS = ["nm28", "l610"]
+DIALECTS = names()
 GUARD = 0.2
 
 

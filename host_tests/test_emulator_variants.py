@@ -17,6 +17,7 @@ import pytest
 from host_tests.emu_helpers import L610Words, NM28Words, free_port
 from tools import loopback
 from tools.emulator import Emulator
+from atmodem.dialects import names
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IP = b"10.166.80.147"
@@ -281,7 +282,7 @@ def test_l610_push_without_trailer(emulator, chat, echo_server, udp_echo):
     c.expect(b"\r\n+MIPPUSH: 1,0\r\n\r\n+MIPSEND: 1,0,2048\r\n\r\nOK\r\n\r\n+MIPRTCP: 1,0,6878\r\n")
 
 
-@pytest.mark.parametrize("dialect", ["nm28", "l610"])
+@pytest.mark.parametrize("dialect", names())
 def test_echo_sticks(emulator, chat, dialect):
     c = chat(emulator(dialect, echo_sticks=True))
     c.cmd("ATE0")  # echoed, OK ...
@@ -323,7 +324,7 @@ def test_quirks_combine_with_a_variant(emulator, chat, echo_server):
 
 
 # ---------------------------------------------------------------- manual stays the default
-@pytest.mark.parametrize("dialect", ["nm28", "l610"])
+@pytest.mark.parametrize("dialect", names())
 def test_manual_named_is_the_default(emulator, chat, echo_server, dialect):
     """The same session, firmware unnamed and firmware="manual": the same bytes."""
     from host_tests.emu_helpers import WORDS

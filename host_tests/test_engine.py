@@ -6,7 +6,9 @@ import random
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from atmodem.at import Command, Engine, Target as AtTarget
+from atmodem.at import Engine
+from atmodem.command import Command
+from atmodem.framing import Target as AtTarget
 from atmodem.dialects.l610 import L610
 from atmodem.dialects.nm28 import NM28
 
@@ -57,13 +59,10 @@ class Recorder:
         self.d.payload_to = self.target
         self.d.framing = self.framing
         if fmt is not None:
-            self.d.fmt = fmt
+            self.d.format.fmt = fmt
 
     def target(self, sid):
         return self.targets.setdefault(sid, Target())
-
-    def header(self, buf, s, e):
-        return self.d.header(buf, s, e)
 
     def inline(self, buf, s, e):
         return self.d.inline(buf, s, e)
@@ -237,7 +236,7 @@ def test_bad_lengths_do_not_start_payloads():
 
 def test_unknown_id_payload_is_consumed_to_stay_in_sync():
     e, h = engine_for()
-    h.d.payload_to = lambda sid: __import__("atmodem.at", fromlist=["DISCARD"]).DISCARD
+    h.d.payload_to = lambda sid: __import__("atmodem.framing", fromlist=["DISCARD"]).DISCARD
     e.feed(b'\r\n+IPURC: "recv",7,5\r\nOK\r\n\r\n\r\nIPREAD: 1\r\n')
     assert h.urcs == [b"IPREAD: 1"]
 
@@ -298,21 +297,20 @@ def test_fuzz_mutated_module_output_long_run():
             if rnd.random() < 0.3:
                 e.start(Command(b"AT+X", prefix=b"+", prompt=rnd.choice([None, b">", b"CONNECT"])))
             e.feed(bytes(p))
-            assert 0 <= e._ln <= e._max and 0 <= e._need <= 4096
+            assert 0 <= e._ln <= e._max and 0 <= e.pay.need <= 4096
 
 
 def test_a_receive_format_switch_applies_from_the_byte_after_its_ok():
     """L610: the OK of AT+GTSET="IPRFMT",2 and the first raw push share one UART read;
     the push must be framed in the new format, not read as a line (and lost)."""
-    from atmodem.at import Notify
+    from atmodem.dialects.shared_format import FormatSwitch
 
     e, h = engine_for(L610, fmt=5)
-    c = Notify(b'AT+GTSET="IPRFMT",2', h.d)
-    c.want = 2
+    c = FormatSwitch(b'AT+GTSET="IPRFMT",2', h.d.format, 2)
     e.start(c)
-    e.feed(b'\r\nOK\r\n\r\n+MIPRTCP: 1,7,a\r\nb,c\r\n\r\n')
+    e.feed(b'\r\nOK\r\n\r\n+MIPRTCP: 1,7,a\r\nb,c\r\r\n\r\n')
     assert c.ok() and h.d.fmt == 2
-    assert bytes(h.targets[1].data) == b"a\r\nb,c\r" and h.urcs == []
+    assert bytes(h.targets[1].data) == b"a\r\nb,c\r" and h.urcs == [] and not h.framings
 
 
 def test_a_push_after_a_data_waiting_urc_keeps_a_leading_lf():
@@ -320,16 +318,15 @@ def test_a_push_after_a_data_waiting_urc_keeps_a_leading_lf():
     no payload; after the switch back to push, the first pushed payload begins with LF.
     That LF is data: it used to be taken for the URC's line end, so the payload lost its
     first byte and took the CR after it instead (same length, other bytes)."""
-    from atmodem.at import Notify
+    from atmodem.dialects.shared_format import FormatSwitch
 
     e, h = engine_for(L610, fmt=5)
-    h.d.socks[1] = _Holder()
-    c = Notify(b'AT+GTSET="IPRFMT",2', h.d)
-    c.want = 2
+    h.d.links[1] = _Holder()
+    c = FormatSwitch(b'AT+GTSET="IPRFMT",2', h.d.format, 2)
     e.start(c)
     e.feed(b"\r\n+MIPREAD: 1,100\r")
     e.feed(b"\n\r\nOK\r\n\r\n+MIPRTCP: 1,3,\nab\r\n")
-    assert c.ok() and h.d.fmt == 2 and h.d.socks[1].waiting == 1
+    assert c.ok() and h.d.fmt == 2 and h.d.links[1].waiting == 1
     assert bytes(h.targets[1].data) == b"\nab"
 
 
@@ -373,9 +370,10 @@ def test_hex_data_lines_are_decoded_in_place():
 def test_the_line_buffer_grows_without_losing_a_partial_line():
     """The line buffer is small until a dialect needs long lines (L610 hex): growing it
     between two pieces of a line keeps the first piece."""
-    h = Recorder(L610, fmt=0)
+    h = Recorder(L610)
     e = Engine(h, 24)
     h.d.install(e)
+    h.d.fmt = 0  # hex data lines, read with the line buffer as it is (no switch grew it)
     e.inline_prefix = b""
     long_line = b"+MIPRTCP: 1,0," + b"41" * 20
     e.feed(b"\r\n" + long_line[:20])

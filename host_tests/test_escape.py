@@ -5,7 +5,7 @@ import pytest
 
 import atmodem
 from atmodem.socket import OPEN
-from host_tests.fakes import FakeClock, ScriptedUART, basic_answers
+from host_tests.fakes import FakeClock, ScriptedUART, basic_answers, install
 
 
 def modem_in_data_mode(behaviour):
@@ -23,21 +23,20 @@ def modem_in_data_mode(behaviour):
     m = atmodem.Modem(uart, "nm28", clock=clock)
     m.start()
     s = m.socket(mode="transparent")
-    s.id, s.state, s.opened = 0, OPEN, True
-    m.dialect.socks[0] = s
-    m.enter_data(s)
+    install(m, s, 0)
+    m.mode.enter(s.link, m.dialect.terminator(s.link))
     st["mode"] = "data"
-    m.write(b"payload")  # the last byte the host wrote
+    m.line.write(b"payload")  # the last byte the host wrote
     return m, s, uart, clock
 
 
 def test_guard_is_measured_from_the_last_byte_written():
     m, s, uart, clock = modem_in_data_mode(lambda d: ("command", b"\r\nOK\r\n") if d == b"+++" else ("data", b""))
     t_payload = uart.writes[-1][0]
-    m.escape()
+    m.run(m.data.escape())
     t_plus = [t for t, d in uart.writes if d == b"+++"][0]
     assert t_plus - t_payload >= 1000
-    assert m.data_sock is None and s.suspended and m.state == "ready"
+    assert m.mode.link is None and s.link.suspended and m.state == "ready"
 
 
 def test_lost_ok_is_found_by_probing_with_at():
@@ -47,21 +46,21 @@ def test_lost_ok_is_found_by_probing_with_at():
         return "data", b""
 
     m, s, uart, clock = modem_in_data_mode(module)
-    m.escape()
+    m.run(m.data.escape())
     sent = [d for _, d in uart.writes]
     assert sent[-2:] == [b"+++", b"AT\r"]
-    assert m.data_sock is None and s.suspended
+    assert m.mode.link is None and s.link.suspended
 
 
 def test_a_module_that_never_leaves_data_mode_ends_in_a_known_failure():
     m, s, uart, clock = modem_in_data_mode(lambda d: ("data", b""))
     with pytest.raises(OSError, match="could not leave data mode"):
-        m.escape()
+        m.run(m.data.escape())
     sent = [d for _, d in uart.writes]
     sent = sent[sent.index(b"payload") + 1 :]
     assert sent == [b"+++", b"AT\r"] * 3
-    assert m.state == "unknown"
-    assert m.data_sock is s  # still the socket's: nothing pretends otherwise
+    assert m.mode.state == "unknown"
+    assert m.mode.link is s.link  # still the socket's: nothing pretends otherwise
 
 
 def test_data_before_the_ok_still_reaches_the_socket():
@@ -71,5 +70,5 @@ def test_data_before_the_ok_still_reaches_the_socket():
         return "data", b""
 
     m, s, uart, clock = modem_in_data_mode(module)
-    m.escape()
-    assert bytes(s.inbox.ring.read(100)) == b"late data\r\n"
+    m.run(m.data.escape())
+    assert bytes(s.link.inbox.ring.read(100)) == b"late data\r\n"

@@ -13,8 +13,9 @@ import pytest
 import atmodem
 from host_tests.test_driver import modem
 from tools import loopback
+from atmodem.dialects import names
 
-DIALECTS = ["nm28", "l610"]
+DIALECTS = names()
 
 
 class RecordingSink(loopback.SinkServer):
@@ -268,7 +269,7 @@ def test_registration_lost_and_back(emulator, dialect):
         assert s.read(3) == b"one"
         emu.set_registration(0)  # lost: the link goes, opens fail until it is back
         emu.drop_socket(s.id)
-        m.wait_for(s.ended, 5000, "the module's closed URC")
+        m.until(s.ended, 5000, "the module's closed URC")
         threading.Timer(1.5, emu.set_registration, args=(1,)).start()
         t0 = time.monotonic()
         s2 = rc.socket()

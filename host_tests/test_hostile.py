@@ -18,11 +18,12 @@ import pytest
 
 from host_tests.hostile_module import BOOT, MODEL, OK, HostileModule, args
 from host_tests.hostile_scenarios import GBK, GOOD, pattern
+from atmodem.dialects import names
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 RUNTIMES = ["cpython", "micropython"]
-DIALECTS = ["nm28", "l610"]
+DIALECTS = names()
 MAKER_GBK = {"nm28": "域格".encode("gbk"), "l610": "广和通".encode("gbk")}
 
 

@@ -16,6 +16,7 @@ import time
 import pytest
 
 from host_tests.mqtt_publisher import Flood
+from atmodem.dialects import names
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MP = os.path.join(ROOT, ".venv", "bin", "micropython")
@@ -62,7 +63,7 @@ def client_lib(tmp_path_factory):
     return str(d)
 
 
-@pytest.mark.parametrize("dialect", ["nm28", "l610"])
+@pytest.mark.parametrize("dialect", names())
 def test_chumicro_mqtt_through_the_modem(emulator, broker, client_lib, dialect):
     emu = emulator(dialect)
     env = {"MICROPYPATH": ":".join([os.path.join(ROOT, "lib"), client_lib, ".frozen"])}
@@ -131,7 +132,7 @@ class Lines:
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("lib,runtime", CLIENTS)
-@pytest.mark.parametrize("dialect", ["nm28", "l610"])
+@pytest.mark.parametrize("dialect", names())
 def test_flooded_client_publishes_up_to_16k(emulator, broker, mplibs, client_lib, dialect, lib, runtime, mode):
     """Issue 9: the client's subscription is flooded at >= half the line rate while it publishes
     1, 4 and 16 KiB; every message on both topics arrives intact and in order."""

@@ -11,6 +11,7 @@ from typing import Any, Dict
 import pytest
 
 from host_tests.pico_helpers import emulator_for, peers, pico, run_scenario  # noqa: F401
+from atmodem.dialects import names
 
 E, U = "echo", "udp"
 CASES = [
@@ -64,7 +65,7 @@ def test_scenario_on_the_pico(pico, peers, dialect, name, kw):
         emu.stop()
 
 
-@pytest.mark.parametrize("dialect", ["nm28", "l610"])
+@pytest.mark.parametrize("dialect", names())
 def test_module_reboot_under_an_open_socket(pico, peers, dialect):
     emu = emulator_for(dialect)
     rebooted = []
@@ -81,7 +82,7 @@ def test_module_reboot_under_an_open_socket(pico, peers, dialect):
     assert rebooted and "PASS attached" in out
 
 
-@pytest.mark.parametrize("dialect", ["nm28", "l610"])
+@pytest.mark.parametrize("dialect", names())
 @pytest.mark.parametrize("mode", ["buffer", "push", "transparent"])
 def test_a_server_that_speaks_first_on_the_pico(pico, dialect, mode):
     """The open window (issue 9) on the MCU: 128 KiB sent the moment the server accepts."""
@@ -98,7 +99,7 @@ def test_a_server_that_speaks_first_on_the_pico(pico, dialect, mode):
         emu.stop()
 
 
-@pytest.mark.parametrize("dialect", ["nm28", "l610"])
+@pytest.mark.parametrize("dialect", names())
 @pytest.mark.parametrize("mode", ["buffer", "push"])
 def test_writing_ahead_of_reading_on_the_pico(pico, peers, dialect, mode):
     """64 KiB written before anything is read back from an echo server (issue 9)."""

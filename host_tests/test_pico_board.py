@@ -11,6 +11,7 @@ import pytest
 from host_tests.pico_helpers import emulator_for
 from tools import loopback
 from tools.pico import Pico, flash
+from atmodem.dialects import names
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -24,7 +25,7 @@ def board_files(site_config: bytes) -> dict:
     return files
 
 
-@pytest.mark.parametrize("dialect", ["nm28", "l610"])
+@pytest.mark.parametrize("dialect", names())
 def test_pico_board_example_as_flashed(dialect):
     with loopback.echo_server() as srv:
         image = flash.image(board_files(b"HOST = 'localhost'\nPORT = %d\n" % srv.port))

@@ -15,13 +15,16 @@ from host_tests.pico_helpers import pico  # noqa: F401
 from tools.pico import Pico
 
 SETUP = """
-import time, atmodem
+import gc, time, atmodem
 p = atmodem.hal.open_serial(1, 921600)
 buf = bytearray(4096)
 def timed(f, *a):
     t = time.ticks_us()
     r = f(*a)
     return r, time.ticks_diff(time.ticks_us(), t)
+def settled(f, *a):
+    gc.collect()  # a collection the REPL's own compiling left due is not the port's time
+    return timed(f, *a)
 """
 
 
@@ -47,14 +50,14 @@ def test_readinto_gives_what_has_arrived_at_once(board):
     pico, host = board
     host.sendall(b"x" * 100)
     time.sleep(0.2)
-    n, us = values(pico, "timed(p.readinto, buf)")
+    n, us = values(pico, "settled(p.readinto, buf)")
     assert n == 100
     assert us < 600, "readinto took %d us for 100 waiting bytes" % us
 
 
 def test_nothing_there_is_zero_and_wait_times_out(board):
     pico, host = board
-    n, us = values(pico, "timed(p.readinto, buf)")
+    n, us = values(pico, "settled(p.readinto, buf)")
     assert n == 0 and us < 600
     ready, us = values(pico, "timed(p.wait, 200)")
     assert ready == 0 and 200000 <= us < 260000

@@ -173,7 +173,7 @@ class Lifecycle(RuleBasedStateMachine):
             assert str(e), e
         finally:
             s.close()
-        assert self.m.data_sock is None
+        assert self.m.mode.link is None
 
     # ---------------------------------------------------------------- faults
     @rule(data=st.data())
@@ -220,7 +220,7 @@ class Lifecycle(RuleBasedStateMachine):
         m.idle(30)  # URCs already on their way are heard
         module = set(self.emu.open_ids())
         d = m.dialect
-        known = set(d.socks) | d.dirty
+        known = set(d.links) | d.dirty
         assert module <= known, "open on the module, unknown to atmodem: %s" % sorted(module - known)
         alive = {s.id for s, _ in self.live()}
         assert alive <= module, "atmodem thinks %s alive; the module has %s" % (sorted(alive), sorted(module))

@@ -24,6 +24,7 @@ sys.path[:0] = [os.path.join(ROOT, "lib"), ROOT]
 import atmodem  # noqa: E402
 from tools import bench_pico, build_mpy, loopback  # noqa: E402
 from tools.emulator import Emulator  # noqa: E402
+from atmodem.dialects import names  # noqa: E402
 
 MODES = ("push", "hex", "buffer", "transparent")
 TLS_MODES = ("push", "buffer", "transparent")
@@ -87,7 +88,7 @@ def tls_setup(cert_dir):
 def throughput(bauds, sizes):
     print("throughput as a fraction of the UART line rate (baud/10 bytes/s each way)")
     print("%-6s %-7s %-20s %10s %10s" % ("module", "baud", "mode", "download", "upload"))
-    rows = [(d, mode, False) for d in ("nm28", "l610") for mode in MODES]
+    rows = [(d, mode, False) for d in names() for mode in MODES]
     rows += [("nm28", mode, True) for mode in TLS_MODES]
     with tempfile.TemporaryDirectory() as cert_dir:
         tls = tls_setup(cert_dir)
@@ -113,7 +114,7 @@ def backpressure(bauds, size=256 * 1024):
           " (high-water mark %d)" % (size // 1024, atmodem.inbox.Inbox(None, True, 4096).hw))
     print("%-6s %-7s %8s %8s %12s %7s" % ("module", "baud", "intact", "holds", "max burst B", "lost B"))
     for baud in bauds:
-        for dialect in ("nm28", "l610"):
+        for dialect in names():
             with loopback.echo_server() as echo, Emulator(dialect, baud=baud, async_delay=0.005) as emu:
                 emu.wait_idle()
                 m = modem_on(emu, dialect, baud)
@@ -127,10 +128,25 @@ def backpressure(bauds, size=256 * 1024):
                     ok = s.read(size) == data
                 except OSError:
                     ok = False
-                ib = s.inbox
+                ib = s.link.inbox
                 print("%-6s %-7d %8s %8d %12d %7d" % (dialect, baud, ok, ib.holds, ib.max_burst, max(0, ib.lost - 1)), flush=True)
                 s.close()
                 m.close()
+
+
+def loaded_modules(dialect):
+    """The package's .mpy files a program with one socket of dialect has loaded (asked of
+    the micropython binary: what import, the dialect and the socket table pull in)."""
+    mp = os.path.join(ROOT, ".venv", "bin", "micropython")
+    code = ("import sys, atmodem\nfrom atmodem import dialects\ndialects.load(%r)\nimport atmodem.table\n"
+            "print(' '.join(k for k in sys.modules if k.startswith('atmodem')))" % dialect)
+    r = subprocess.run([mp, "-c", code], env={"MICROPYPATH": os.path.join(ROOT, "lib")}, capture_output=True, text=True)
+    out = []
+    for n in r.stdout.split():
+        rel = n.replace(".", "/")
+        package = os.path.isdir(os.path.join(ROOT, "lib", rel))
+        out.append(rel + ("/__init__.mpy" if package else ".mpy"))
+    return out
 
 
 def micropython_costs(size):
@@ -138,7 +154,7 @@ def micropython_costs(size):
     print("\nmicropython binary, %d KiB received per row (unpaced emulator)" % (size // 1024))
     print("%-6s %-12s %12s %16s" % ("module", "mode", "heap B/KiB", "VM CPU us/KiB"))
     env = {"MICROPYPATH": os.path.join(ROOT, "lib")}
-    for dialect in ("nm28", "l610"):
+    for dialect in names():
         for mode in MODES:
             with loopback.source_server(size) as src, Emulator(dialect, async_delay=0.005) as emu:
                 emu.wait_idle()
@@ -157,13 +173,13 @@ def micropython_costs(size):
 def mpy_size():
     """All board files, and what `import atmodem` with one module's dialect loads."""
     with tempfile.TemporaryDirectory() as out:
-        sizes = build_mpy.build(out, skip=("hal/pyserial_port.py", "hal/unix_port.py"))
+        sizes = build_mpy.build(out, skip=build_mpy.BOARD_SKIP)
     total = sum(sizes.values())
     print("\npackage for a board (.mpy, bytecode, all files but the CPython and unix ports): %d bytes (%.1f KiB)"
           % (total, total / 1024))
     optional = ("aio.mpy", "tls.mpy", "recovery.mpy", "reconnect.mpy", "socket_module.mpy", "datamode.mpy")
-    for dialect, other in (("nm28", "l610"), ("l610", "nm28")):
-        used = sum(v for k, v in sizes.items() if not k.endswith(("dialects/%s.mpy" % other,) + optional))
+    for dialect in names():
+        used = sum(sizes.get(m, 0) for m in loaded_modules(dialect))
         print("loaded by `import atmodem` + a socket with the %s dialect: %d bytes (%.1f KiB)"
               % (dialect.upper(), used, used / 1024))
     extra = sum(v for k, v in sizes.items() if k.endswith(optional))

@@ -19,10 +19,11 @@ sys.path[:0] = [os.path.join(ROOT, "lib"), ROOT]
 from tools import loopback  # noqa: E402
 from tools.emulator import Emulator  # noqa: E402
 from tools.pico import Pico, flash  # noqa: E402
+from atmodem.dialects import names  # noqa: E402
 
 BAUD = 921600
 MODES = ("default", "push", "transparent")
-DIALECTS = ("nm28", "l610")
+DIALECTS = tuple(names())
 
 
 def image() -> bytes:

@@ -23,6 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(ROOT, "lib"), ROOT]
 
 import atmodem  # noqa: E402  (only its hal, to open the port)
+from atmodem.dialects import names  # noqa: E402
 
 try:
     import readline
@@ -477,7 +478,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m tools.console", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--port", help="serial device or pyserial URL (default: start the emulator)")
-    p.add_argument("--dialect", choices=("nm28", "l610"), default="nm28", help="the emulator's module")
+    p.add_argument("--dialect", choices=names(), default="nm28", help="the emulator's module")
     p.add_argument("--baud", type=int, default=115200)
     p.add_argument("--wait", type=float, default=5.0, help="seconds to wait for a final answer before the next prompt")
     p.add_argument("--guard", type=float, default=1.0, help="+++ guard time in seconds")

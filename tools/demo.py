@@ -16,6 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "lib"))
 
 import atmodem  # noqa: E402
+from atmodem.dialects import names  # noqa: E402
 
 MODES = ("push", "hex", "buffer", "transparent")
 
@@ -114,7 +115,7 @@ def _positive(text: str) -> int:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="./run demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--port", help="serial device or pyserial URL of a real module (default: the emulator)")
-    p.add_argument("--dialect", choices=("nm28", "l610"), help="default: both emulators, or auto-detect with --port")
+    p.add_argument("--dialect", choices=names(), help="default: both emulators, or auto-detect with --port")
     p.add_argument("--apn", default=None, help="access point name (default: the module's; cmnet on the emulator)")
     p.add_argument("--echo", type=_hostport, metavar="HOST:PORT",
                    help="a TCP echo server the module can reach. With --port there is none by default: "
@@ -133,7 +134,7 @@ def main(argv=None) -> int:
         from tools.emulator import Emulator
 
         with loopback.echo_server() as srv:
-            for dialect in [a.dialect] if a.dialect else ["nm28", "l610"]:
+            for dialect in [a.dialect] if a.dialect else names():
                 print("\n######## virtual %s on a pseudo-terminal at %d baud ########" % (dialect.upper(), a.baud))
                 with Emulator(dialect, baud=a.baud) as emu:
                     emu.wait_idle()

@@ -59,7 +59,7 @@ def main(argv=None) -> int:
         arch = BOARDS[a.board]
         package_dir = os.path.join(ROOT, "build", "deploy-" + arch)
         shutil.rmtree(package_dir, ignore_errors=True)  # no stale .mpy of a removed module
-        sizes = build_mpy.build(package_dir, arch, skip=("hal/pyserial_port.py", "hal/unix_port.py"))
+        sizes = build_mpy.build(package_dir, arch, skip=build_mpy.BOARD_SKIP)
         print("compiled for %s into %s: %d bytes of .mpy" % (arch, package_dir, sum(sizes.values())))
     cmd = command(a.board, a.port, package_dir)
     print(shlex.join(cmd))

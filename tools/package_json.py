@@ -7,7 +7,7 @@ import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CPYTHON_ONLY = ("atmodem/hal/pyserial_port.py",)
+CPYTHON_ONLY = ("atmodem/hal/pyserial_port.py", "atmodem/errors_cpython.py")
 
 
 def version() -> str:

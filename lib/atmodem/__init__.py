@@ -3,7 +3,8 @@ Fibocom L610), on MicroPython and CPython alike."""
 from . import hal
 from .errors import ATError, ATTimeout, ConnectError, LinkError, ModemError
 from .modem import Modem
-from .socket import AF_INET, SOCK_DGRAM, SOCK_STREAM, Socket
+from .socket import Socket
+from .states import AF_INET, SOCK_DGRAM, SOCK_STREAM
 
 __version__ = "0.1.0"
 __all__ = [

@@ -1,9 +1,9 @@
 """Bringing the module up, as flows: sync (out of a data-mode session a previous program
 left behind), echo off, identify, reconcile the socket table; then attach (SIM, signal,
 registration, data bearer)."""
-from .at import Command
+from .command import Command
 from .errors import EIO, ETIMEDOUT, ATError, ATTimeout, ModemError, text as text_of
-from .flow import pause
+from .flow import once, pause
 
 
 def registered(lines):
@@ -38,9 +38,8 @@ def sync(m, timeout_ms):
 
 def start(m, timeout_ms):
     m.line.reset_input()
-    if m.data_sock is not None:  # we thought we were in data mode: the module decides
-        m.engine.leave_data()
-        m.data_sock = None
+    if m.mode.state != "command":  # we thought we were in data mode: the module decides
+        m.mode.left()
     yield from sync(m, timeout_ms)
     yield Command(b"ATE0")
     yield Command(b"AT+CMEE=2", check=False)
@@ -52,23 +51,17 @@ def start(m, timeout_ms):
     m.model = text_of(text)
     name = m.want_dialect
     if name is None:
-        from .modem import dialect_class
+        from .dialects import identify, names
 
-        for cand in ("nm28", "l610"):
-            if dialect_class(cand).MODEL in text.upper():
-                name = cand
-                break
-        else:
-            raise ModemError(
-                EIO, "unknown module: AT+CGMM answered %r; pass dialect='nm28' or 'l610'" % m.model
-            )
+        name = identify(text)
+        if name is None:
+            raise ModemError(EIO, "unknown module: AT+CGMM answered %r; pass Modem(dialect=...), one of %s"
+                             % (m.model, ", ".join(names())))
     m.use_dialect(name)
     yield from m.dialect.start()
     m.started = True
     m.state = "ready"
-    from .table import reconcile
-
-    yield from reconcile(m)  # sockets of a previous life: closed, their ids free again
+    yield from once("table", "reconcile", m)  # sockets of a previous life: closed, their ids free again
     return m.model
 
 

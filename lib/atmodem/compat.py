@@ -34,6 +34,27 @@ except AttributeError:  # CPython: a monotonic millisecond clock that never wrap
 MICROPYTHON = hasattr(time, "ticks_ms") and not hasattr(time, "monotonic")
 
 
+def release(name):
+    """Let atmodem.<name> go (MicroPython: a module's code is heap; it is imported again
+    from flash, in milliseconds, the next time it is needed)."""
+    if MICROPYTHON:
+        import sys
+
+        sys.modules.pop("atmodem." + name, None)
+        pkg = sys.modules.get("atmodem")
+        if pkg is not None and name in pkg.__dict__:
+            delattr(pkg, name)
+
+
+def cold(name, fn, *args):
+    """atmodem.<name>.<fn>(*args) from a module used only now and then, let go after."""
+    mod = __import__("atmodem." + name, None, None, [fn])
+    try:
+        return getattr(mod, fn)(*args)
+    finally:
+        release(name)
+
+
 class Clock:
     """The modem's clock; tests substitute a fake with the same four methods."""
 

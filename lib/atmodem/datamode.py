@@ -1,7 +1,7 @@
-"""Data (transparent) mode: entering at the byte the module switches, the module ending it
-(NO CARRIER), and leaving it ourselves with the +++ escape. Owned by the Modem
-(modem.data); escape and resume are flows."""
-from .at import Command
+"""Data (transparent) mode's flows: leaving it ourselves with the +++ escape, going back
+to it, and the blind escape at start. The mode itself is mode.py's; these are loaded with
+the first transparent socket (modem.data)."""
+from .command import Command
 from .errors import ATError, ATTimeout, EIO, ModemError
 from .flow import DRAIN, Until, Write, pause
 
@@ -11,19 +11,6 @@ _ESC = b"+++"
 class DataMode:
     def __init__(self, modem):
         self.m = modem
-
-    def enter(self, sock):
-        """Called at the byte where the module switched to data mode."""
-        m = self.m
-        m.engine.enter_data(sock.inbox, m.dialect.terminator(sock))
-        m.data_sock = sock
-        sock.suspended = False
-
-    def ended(self, sock):
-        """The module left data mode by itself (NO CARRIER: peer closed, link lost)."""
-        m = self.m
-        if m.data_sock is sock:
-            m.data_sock = None
 
     def _quiet(self):
         """The +++ guard: silence counted from when the last written byte has left the
@@ -39,46 +26,52 @@ class DataMode:
         """Leave data mode: guard silence, +++, guard silence, OK. No OK: probe with AT.
         Ends in command mode or raises, leaving the state 'unknown'; never a guess."""
         m = self.m
-        sock = m.data_sock
-        if sock is None:
+        mode = m.mode
+        link = mode.link
+        if link is None:
             return
-        e = m.engine
+        ds = m.engine.data
+
+        def out():
+            return mode.link is None
+
+        def escaped():
+            return ds.escaped or mode.link is None
+
         for _ in range(3):
             yield DRAIN  # out of our buffers; a pty or USB bridge may still hold some
-            yield Until(lambda: m.data_sock is None, self._quiet())
-            if m.data_sock is None:
+            yield Until(out, self._quiet())
+            if mode.link is None:
                 break  # the peer closed meanwhile: the module is in command mode
             yield Write(_ESC)
             # The module's OK comes after its own guard time, which is never exactly ours:
-            # watch for it from the +++ on (bytes before it are still the socket's data).
-            e.watch_ok = True
-            yield Until(lambda: e.escaped or m.data_sock is None, 2 * m.guard_ms + 1000)
-            if e.escaped or m.data_sock is None:
+            # watch for it from the +++ on (bytes before it are still the link's data).
+            ds.watch_ok = True
+            yield Until(escaped, 2 * m.guard_ms + 1000)
+            if escaped():
                 break
             # No OK: maybe it was lost. Ask in command mode; a data-mode module forwards it.
-            e.leave_data()
-            m.data_sock = None
+            mode.left()
             try:
                 yield Command(b"AT", timeout_ms=500)
                 break
             except (ATTimeout, ATError):
-                self.enter(sock)
+                mode.enter(link, m.dialect.terminator(link))
         else:
-            m.state = "unknown"
+            mode.unknown()  # (still the link's, as the last attempt re-entered it)
             raise ModemError(EIO, "could not leave data mode: no OK after +++ three times")
-        e.escaped = False
-        e.watch_ok = False
-        m.data_sock = None
-        sock.suspended = not sock.ended()
+        ds.escaped = False
+        mode.left()
+        link.suspended = not link.ended()
 
-    def resume(self, sock):
-        """Back to data mode for a suspended transparent socket."""
+    def resume(self, link):
+        """Back to data mode for a suspended transparent link."""
         m = self.m
-        if m.data_sock is not None:
-            if m.data_sock is sock:
+        if m.mode.link is not None:
+            if m.mode.link is link:
                 return
             yield from self.escape()
-        yield from m.dialect.resume(sock)
+        yield from m.dialect.resume(link)
 
     def blind_escape(self):
         """start(): the module does not answer AT and may be in a data-mode session that a

@@ -46,7 +46,7 @@ def text(data):
         return "".join(out)
 
 
-_BUILTIN = None
+_FIT = []  # set on CPython (errors_cpython.fit)
 
 
 class ModemError(OSError):
@@ -56,7 +56,7 @@ class ModemError(OSError):
         message = text(message)
         super().__init__(code, message)
         self.message = message
-        if _BUILTIN is not None:  # CPython: __new__ is ours (below), so OSError took its args
+        if _FIT:  # CPython: __new__ is errors_cpython's, so OSError took its args
             self.args = (code, message)
             self.errno = code
             self.strerror = message
@@ -97,29 +97,10 @@ class LinkError(ModemError):
 
 
 try:
-    _BUILTIN = {
-        ETIMEDOUT: TimeoutError,  # pyright: ignore[reportUndefinedVariable]
-        EAGAIN: BlockingIOError,  # pyright: ignore[reportUndefinedVariable]
-        ECONNRESET: ConnectionResetError,  # pyright: ignore[reportUndefinedVariable]
-        ECONNREFUSED: ConnectionRefusedError,  # pyright: ignore[reportUndefinedVariable]
-    }
+    TimeoutError  # pyright: ignore[reportUnusedExpression]
 except NameError:  # MicroPython: OSError(errno) is the whole contract
-    _BUILTIN = None
+    pass
+else:
+    from .errors_cpython import fit
 
-if _BUILTIN is not None:
-    _variants = {}
-
-    def _new(cls, *args):
-        """CPython: ModemError(ETIMEDOUT, ...) is an instance of a class that is both that
-        ModemError subclass and TimeoutError (one class per pair, made once)."""
-        code = getattr(cls, "ERRNO", None) or (args[0] if args else None)
-        base = _BUILTIN.get(code) if _BUILTIN is not None else None
-        if base is not None and not issubclass(cls, base):
-            key = (cls, base)
-            v = _variants.get(key)
-            if v is None:
-                v = _variants[key] = type(cls.__name__, (cls, base), {"__module__": cls.__module__})
-            cls = v
-        return OSError.__new__(cls, *args)
-
-    ModemError.__new__ = _new  # pyright: ignore[reportAttributeAccessIssue]
+    fit(ModemError)

@@ -11,9 +11,7 @@ Steps:
 - Write(data): raw bytes to the UART (data mode, the +++ escape).
 - DRAIN: until everything written has left the UART, where the port can tell.
 """
-import sys
-
-from .compat import MICROPYTHON
+from .compat import release
 
 
 class Until:
@@ -52,8 +50,4 @@ def once(name, fn, *args):
     try:
         return (yield from getattr(mod, fn)(*args))
     finally:
-        if MICROPYTHON:
-            sys.modules.pop("atmodem." + name, None)
-            pkg = sys.modules.get("atmodem")
-            if pkg is not None and name in pkg.__dict__:
-                delattr(pkg, name)
+        release(name)

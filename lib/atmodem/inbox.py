@@ -3,7 +3,7 @@ the module still holds for it, the end of the stream, and when to ask the module
 
 It is the engine's payload target. A full ring takes fewer bytes than offered: the engine
 stops and the rest waits in the UART (and, behind it, in the module and TCP's window)."""
-from .at import Target
+from .framing import Target
 from .errors import ENOBUFS, ModemError
 from .ring import Ring
 
@@ -11,8 +11,8 @@ BURST = 4096  # twice the most pushed after deciding to hold, before the module 
 
 
 class Inbox(Target):
-    def __init__(self, sock, stream, cap):
-        self.sock = sock
+    def __init__(self, link, stream, cap):
+        self.link = link
         self.stream = stream
         self.cap = cap
         self.ring = Ring(cap if stream else 1)  # datagrams keep a list instead
@@ -103,7 +103,7 @@ class Inbox(Target):
     def _too_big(self):
         self.rx_spill()
         self.error = ModemError(ENOBUFS, "socket %d: the module sent a payload larger than its "
-                                "rxbuf (%d bytes); pass a larger rxbuf=" % (self.sock.id, self.cap))
+                                "rxbuf (%d bytes); pass a larger rxbuf=" % (self.link.id, self.cap))
 
     def rx_landed(self, n):
         if self.switching and self.want_hold:
@@ -114,7 +114,7 @@ class Inbox(Target):
         # Hold when data lands on data the program has not taken and the ring is past hw:
         # the program is behind. (A batch landing in an empty ring is a program keeping up.)
         if waiting and not self.want_hold and self.ring.count >= self.hw:
-            self.sock.hold_changed(True)
+            self.link.hold_changed(True)
 
     def rx_end(self):
         """The payload's framing checked: what it brought is the program's."""
@@ -130,7 +130,7 @@ class Inbox(Target):
         if self.dbytes + len(d) > self.cap:
             self.dropped += 1  # UDP may drop; counted, never reordered
             return
-        self.dgrams.append((bytes(d), self.rx_addr or self.sock.peer))
+        self.dgrams.append((bytes(d), self.rx_addr or self.link.peer))
         self.dbytes += len(d)
 
     def rx_ends_crlf(self):
@@ -200,11 +200,11 @@ class Inbox(Target):
                 ENOBUFS,
                 "socket %d: %d bytes of received data did not fit while the program waited in "
                 "another call for the module (push mode); read more often, pass a larger rxbuf= "
-                "or use the default mode, where the module holds the data" % (self.sock.id, self.cap),
+                "or use the default mode, where the module holds the data" % (self.link.id, self.cap),
             )
 
     def rx_data_end(self):
-        self.sock.data_mode_ended()
+        self.link.data_mode_ended()
 
     # ---------------------------------------------------------------- from the dialect
     def data_waiting(self):
@@ -232,9 +232,9 @@ class Inbox(Target):
     # ---------------------------------------------------------------- to the program
     def taken(self):
         """The program took data: back to push once the ring has drained."""
-        if self.want_hold and self.sock.mode != "buffer" and self.stream:
+        if self.want_hold and self.link.mode != "buffer" and self.stream:
             if self.ring.count <= self.lw and not self.readable:
-                self.sock.hold_changed(False)
+                self.link.hold_changed(False)
 
     def pop_datagram(self):
         d, addr = self.dgrams.pop(0)

@@ -6,7 +6,7 @@ the socket can take, so its answer always has a home; the next read goes out as 
 the last one is in and there is room, before the program asks."""
 
 
-from .socket import OPEN, OPENING
+from .states import OPEN, OPENING
 
 
 class Pump:
@@ -15,27 +15,27 @@ class Pump:
         self.queue = []  # sockets the module holds data for, in turn
         self._switch = False
         self.reads = 0
-        self.last = None  # the socket of the last read answered
+        self.last = None  # the link of the last read, if it was answered without a header
 
-    def ready(self, sock):
-        """The module holds data for sock."""
-        if sock not in self.queue:
-            self.queue.append(sock)
+    def ready(self, s):
+        """The module holds data for link s."""
+        if s not in self.queue:
+            self.queue.append(s)
 
     def switch_due(self):
         """A socket wants the module to hold its data, or to push it again."""
         self._switch = True
 
-    def forget(self, sock):
-        if sock in self.queue:
-            self.queue.remove(sock)
+    def forget(self, s):
+        if s in self.queue:
+            self.queue.remove(s)
 
     def next(self, urgent_only=False):
         """The background command to issue now, or None. A hold goes out even ahead of a
         flow waiting for the line (urgent_only): every command it waits behind lets more
         pushed data in; reads wait for the flow."""
         m = self.m
-        if m.data_sock is not None:
+        if m.mode.link is not None:
             return None
         d = m.dialect
         if self._switch:
@@ -49,7 +49,7 @@ class Pump:
         for _ in range(len(q)):
             s = q[0]
             ib = s.inbox
-            if not ib.readable or not OPENING <= s.state <= OPEN or d.socks.get(s.id) is not s:
+            if not ib.readable or not OPENING <= s.state <= OPEN or d.links.get(s.id) is not s:
                 q.pop(0)  # nothing held, or being closed: what it held goes with it
                 continue
             q.append(q.pop(0))  # round robin
@@ -66,10 +66,16 @@ class Pump:
     def command_done(self, c):
         """A read's answer is in: a short (or refused) one means the module is drained;
         for datagrams (one per read) only an empty one does."""
-        s = c.sock
-        self.last = s  # data out of place that comes next can only be its answer's
+        s = c.link
+        # a read answered without its header: data out of place that comes next may be its
+        # payload, whose header was damaged (doubt.py)
+        self.last = s if c.got < 0 else None
+        if c.garbled is not None and c.got < 0:
+            from .dialects.doubt import fail
+
+            fail(s, "its answer came without its header, after %s" % c.garbled)
         ib = s.inbox
-        if not c.ok() or c.got <= 0 or (ib.stream and c.got < c.want):
+        if not c.ok() or c.got <= 0 or (ib.stream and c.got < c.size):
             ib.drained(c.notes)
         if not ib.readable:
             self.forget(s)

@@ -1,6 +1,6 @@
 """Stay connected: a socket that is re-dialled and reopened with backoff when it breaks."""
 from .errors import ModemError
-from .socket import OPEN
+from .states import OPEN
 
 
 class Reconnecting:

@@ -95,6 +95,13 @@ class Ring:
         self.readinto(out)
         return bytes(out)
 
+    def line(self, limit=-1):
+        """How many bytes a readline takes now: up to and including the first LF (all of
+        them without one), at most limit (>= 0)."""
+        i = self.find(10)
+        k = self.count if i < 0 else i + 1
+        return k if limit < 0 or k < limit else limit
+
     def find(self, byte_value):
         """Index of the first byte equal to byte_value, or -1 (for readline)."""
         end = self.start + self.count

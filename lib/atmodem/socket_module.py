@@ -1,5 +1,5 @@
 """A socket-module-shaped object for libraries that `import socket`."""
-from .socket import AF_INET, SOCK_DGRAM, SOCK_STREAM
+from .states import AF_INET, SOCK_DGRAM, SOCK_STREAM
 
 
 class SocketModule:

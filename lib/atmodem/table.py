@@ -1,10 +1,10 @@
-"""The module's socket table is the truth. Flows that open and close sockets on it, give an
+"""The module's socket table is the truth. Flows that open and close links on it, give an
 id back only once the module confirms it free, and reconcile atmodem's picture with what
 the module reports: at start, after a reboot, and whenever the module contradicts us."""
 from .errors import ENETDOWN, ECONNRESET, ATError, ConnectError, LinkError, ModemError, text
-from .checks import is_ipv4
+from .compat import cold
 from .flow import Until, once
-from .socket import CLOSED, CLOSING, OPEN, OPENING
+from .states import CLOSED, CLOSING, OPEN, OPENING
 
 OPEN_MS = 60000
 
@@ -28,132 +28,131 @@ def _online(m):
         yield from reconcile(m)
 
 
-def open_begin(m, sock, host, port, by=None):
+def open_begin(m, link, host, port, by=None):
     """Claim an id and send the open; the module's answer comes later (open_end). by: when
     the whole open must be over (ticks)."""
     yield from _online(m)
     d = m.dialect
-    sock._reset()
-    sock.peer = (host, port)
+    link.reset()
+    link.peer = (host, port)
     clock = m.clock
-    sock.open_by = by if by is not None else clock.ticks_add(clock.ticks_ms(), OPEN_MS)
+    link.open_by = by if by is not None else clock.ticks_add(clock.ticks_ms(), OPEN_MS)
     for attempt in (0, 1):
-        yield from d.claim_id(sock)
-        sock.state = OPENING
+        yield from d.claim_id(link)
+        link.state = OPENING
         try:
-            yield from d.open(sock, host, port)
+            yield from d.open(link, host, port)
             return
         except ATError as err:
-            sid = sock.id
-            yield from abandon(m, sock)
+            sid = link.id
+            yield from abandon(m, link)
             if attempt or "not allowed" not in err.answer:
                 raise err
             # The module says the id is in use: our table is wrong. Ask it, then retry.
             d.dirty.add(sid)
             yield from reconcile(m)
         except BaseException as err:
-            yield from abandon(m, sock)
+            yield from abandon(m, link)
             raise err
 
 
-def open_end(m, sock):
-    """The module answered the open: the socket is open, or closed again and the error says why."""
+def open_end(m, link):
+    """The module answered the open: the link is open, or closed again and the error says why."""
     d = m.dialect
     try:
-        yield from d.opened(sock)
+        yield from d.opened(link)
     except ConnectError as err:
-        yield from abandon(m, sock)
-        host = sock.peer[0]
-        if not is_ipv4(host):
+        yield from abandon(m, link)
+        host = link.peer[0]
+        if not cold("texts", "is_ipv4", host):
             yield from d.resolve(host)  # a name that does not resolve says so, not "refused"
         raise err
     except BaseException as err:
-        yield from abandon(m, sock)
+        yield from abandon(m, link)
         raise err
-    if sock.state == OPENING:
-        sock.state = OPEN
+    if link.state == OPENING:
+        link.state = OPEN
 
 
-def open(m, sock, host, port):
-    """The whole open within the socket's timeout (the module's own limit if longer
-    than it, or none): waiting for the module, the open, its answer."""
+def open(m, link, host, port, timeout_ms):
+    """The whole open within timeout_ms (the module's own limit if longer, or none: 0):
+    waiting for the module, the open, its answer."""
     d = m.dialect
-    t = sock.gettimeout()
     clock = m.clock
-    ms = d.open_timeout(sock, int(t * 1000) if t else OPEN_MS)
+    ms = d.open_timeout(link, timeout_ms or OPEN_MS)
     by = clock.ticks_add(clock.ticks_ms(), ms)
-    yield from open_begin(m, sock, host, port, by)
+    yield from open_begin(m, link, host, port, by)
     try:
-        yield Until(lambda: d.open_done(sock), max(1, clock.ticks_diff(by, clock.ticks_ms())), text(sock.open_cmd))
+        yield Until(lambda: d.open_done(link), max(1, clock.ticks_diff(by, clock.ticks_ms())), text(link.open_cmd))
     except BaseException as err:
-        yield from abandon(m, sock)
+        yield from abandon(m, link)
         raise err
-    yield from open_end(m, sock)
+    yield from open_end(m, link)
 
 
-def listen(m, sock):
+def listen(m, link):
     """A TCP listener (listen) or a bound UDP socket (bind) on the module."""
     yield from _online(m)
     d = m.dialect
-    if not hasattr(d, "listen"):
-        raise NotImplementedError("the %s manual documents no server sockets" % d.NAME)
-    sock._reset()
-    yield from d.claim_id(sock)
-    sock.state = OPENING
+    if not d.SERVER:
+        raise NotImplementedError("the %s's commands have no server sockets" % d.NAME)
+    link.reset()
+    yield from d.claim_id(link)
+    link.state = OPENING
     try:
-        yield from d.listen(sock)
+        yield from d.listen(link)
     except BaseException as err:
-        yield from abandon(m, sock)
+        yield from abandon(m, link)
         raise err
-    sock.state = OPEN
+    link.state = OPEN
 
 
-def abandon(m, sock):
-    """The socket is done (closed, failed, cancelled): close it on the module and give the
+def abandon(m, link):
+    """The link is done (closed, failed, cancelled): close it on the module and give the
     id back, at once if the module confirms it free, else only once it does."""
     d = m.dialect
-    if sock.id < 0 or d.socks.get(sock.id) is not sock:
-        sock.state = CLOSED
+    if link.id < 0 or d.links.get(link.id) is not link:
+        link.state = CLOSED
         return
-    if m.data_sock is sock:
+    if m.mode.link is link:
         try:
             yield from m.data.escape()
         except OSError:
             pass
-    sock.state = CLOSING
-    confirmed = getattr(sock, "module_lost", False)  # the module rebooted: nothing is open
+    link.state = CLOSING
+    confirmed = link.module_lost  # the module rebooted: nothing is open
     if not confirmed:
         try:
-            confirmed = yield from d.close(sock)
+            confirmed = yield from d.close(link)
         except OSError:
             confirmed = False
-    d.release(sock, confirmed)
-    m.pump.forget(sock)
-    sock.state = CLOSED
+    d.release(link, confirmed)
+    m.pump.forget(link)
+    link.state = CLOSED
 
 
-def close(m, sock):
-    if sock.state in (OPEN, OPENING):
-        yield from abandon(m, sock)
-    sock.state = CLOSED
+def close(m, link):
+    if link.state in (OPEN, OPENING):
+        yield from abandon(m, link)
+    link.state = CLOSED
 
 
 def reconcile(m):
-    """Ask the module which ids it has open; close those no socket object owns, end ours
-    that it no longer has, and free the doubtful ids it confirms free. Returns its ids."""
+    """Ask the module which ids it has open; close those no link owns, end ours that it no
+    longer has, and free the doubtful ids it confirms free. Returns its ids."""
     d = m.dialect
     d.doubt = False
     have = yield from d.table()
     for sid in list(d.dirty):
         if sid not in have:
             d.dirty.discard(sid)
-    for sid, s in list(d.socks.items()):
-        # (a socket whose stream already ended may be listed as closed while the module
+    for sid, k in list(d.links.items()):
+        # (a link whose stream already ended may be listed as closed while the module
         # still holds its id until we close it: nothing to add to its end)
-        if sid not in have and s.state == OPEN and not s.module_lost and not s.ended():
-            s.on_closed(LinkError(ECONNRESET, "the module no longer has socket %d open" % sid), gone=True)
+        if sid not in have and k.state == OPEN and not k.module_lost and not k.ended():
+            k.on_closed(LinkError(ECONNRESET, "the module no longer has socket %d open" % sid), gone=True)
     for sid in sorted(have):
-        if sid in d.socks:
+        if sid in d.links:
             continue
         ok = yield from d.close_id(sid)
         if ok:
@@ -165,7 +164,7 @@ def reconcile(m):
 
 
 def resolve(m, host):
-    if is_ipv4(host):
+    if cold("texts", "is_ipv4", host):
         return [host]
     yield from _online(m)
     return (yield from m.dialect.resolve(host))

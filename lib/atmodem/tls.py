@@ -1,5 +1,5 @@
 """TLS options for an NM28 socket, written as AT+SSLCFG for the socket's context."""
-from .checks import check_text
+from .compat import cold
 
 _VERSIONS = {None: 4, "all": 4, "ssl3": 0, "1.0": 1, "1.1": 2, "1.2": 3}
 
@@ -25,7 +25,7 @@ class TLS:
             raise ValueError("client_cert and client_key go together")
         for value, what in ((ca, "ca"), (client_cert, "client_cert"), (client_key, "client_key")):
             if value is not None:
-                check_text(value, what)
+                cold("texts", "check_text", value, what)
         if ciphers is not None and not 0 <= ciphers <= 0xFFFF:
             raise ValueError("ciphers is a 16-bit suite id, e.g. 0x003D")
         if not 10 <= negotiate_timeout <= 300:

@@ -15,7 +15,7 @@ BLOCK_COUNT = 352
 FS_OFFSET = 0xA0000
 ARCH = "armv6m"
 # CPython and unix-port ports never run on a board
-NOT_ON_BOARD = ("hal/pyserial_port.py", "hal/unix_port.py")
+NOT_ON_BOARD = build_mpy.BOARD_SKIP
 
 
 def image(files: Dict[str, bytes]) -> bytes:

@@ -1,113 +1,89 @@
-"""What both dialects share: the engine-handler surface, the socket table, argument checks,
-small parsers.
+"""The contract a module's dialect meets, and what every dialect shares.
 
-A dialect knows one module's words and nothing about UARTs or clocks: its operations are
-flows (generators yielding at.Command / flow.Until steps) that a runner carries out."""
-from ..at import DISCARD, Background, Command
-from ..compat import const
-from ..errors import EINVAL, ECONNREFUSED, EHOSTUNREACH, EMFILE, ETIMEDOUT, ConnectError, LinkError, ModemError, text
+A dialect knows one module's words and nothing about UARTs or clocks. It is the engine's
+handler (it reads lines in place and frames payloads), it keeps the module's socket table
+(id -> link.Link), and its operations are flows: generators that yield command.Command and
+flow.Until steps to a runner and get the answers back (flow.py). It talks to links (link.py)
+and their inbox, never to a program's Socket. docs/adding-a-module.md is the checklist."""
+from ..command import Background, Command
+from ..compat import cold, const
+from ..errors import ECONNREFUSED, EHOSTUNREACH, EMFILE, ETIMEDOUT, ConnectError, LinkError, ModemError, text
+from ..flow import once
+from ..framing import DISCARD
+from .parse import garbled, lead_ints
 
 _D0 = const(48)
 _D9 = const(57)
 
 
-def ints(text):
-    """b'1,0,2048' -> [1, 0, 2048]; a field that is not a number gives ValueError."""
-    return [int(f) for f in text.split(b",")]
-
-
-def garbled(line):
-    """Payload data that lost its framing (a header dropped or damaged on the line), not a
-    line of the module's: control characters, or bytes past ASCII in a line that does not
-    begin as the module's do (`+CME ERROR: <GBK text>` is the module's)."""
-    high = False
-    for b in line:
-        if b < 32 and b != 9:
-            return True
-        if b > 126:
-            high = True
-    if not high:
-        return False
-    b = line[0]
-    return not (b == 43 or 65 <= b <= 90) or b":" not in line[:24]
-
-
-def lead_ints(text):
-    """The leading numeric fields: b'1,0,"x"' -> [1, 0]. Real firmware adds fields to many
-    answers (docs/real-modules.md): parse what is needed, ignore what follows."""
-    out = []
-    for f in text.split(b","):
-        try:
-            out.append(int(f))
-        except ValueError:
-            break
-    return out
-
-
-def last_int(line):
-    """The number after the last ',' or ':' (the id in `IPREAD: 1`, `+IPURC: "closed",1`)."""
-    i = max(line.rfind(b","), line.rfind(b":"))
-    try:
-        return int(line[i + 1 :])
-    except ValueError:
-        return -1
-
-
-def unquote(field):
-    f = field.strip()
-    if f[:1] == b'"' and f[-1:] == b'"':
-        return f[1:-1]
-    return f
-
-
 class Read(Background):
-    """A socket's reusable read command (the full-size text is built once)."""
+    """A link's reusable read command (the full-size text is built once); its answer
+    lands straight in the link's inbox."""
 
     lands = True
 
-    def __init__(self, full, pump, sock):
+    def __init__(self, full, pump, link):
         Background.__init__(self, full, pump)
         self.full = full
         self.full_wire = full + b"\r"
-        self.sid = sock.id
-        self.sock = sock
+        self.sid = link.id
+        self.link = link
+        self.size = 0  # how much it asks for
+        self.notes = 0  # the link's data-waiting notices when it went out
+        self.garbled = None  # data out of place seen while it was out (doubt.py)
 
 
 class Dialect:
-    NAME = ""
-    MODEL = b""
-    IDS = ()
-    MAX_SEND = 1460
-    MAX_READ = 1500
+    # ---- what the module is, read by the rest of atmodem (never hasattr)
+    NAME = ""  # in messages: "NM28"
+    # the module's socket ids
+    IDS = ()  # type: tuple
+    MODES = ("buffer", "push", "transparent")  # which of atmodem's modes it has
+    TLS = False  # TLS in the module (socket(tls=...))
+    SERVER = False  # TCP listeners and bound UDP sockets (bind, listen, accept)
+    SHARED_FORMAT = False  # one receive format for the whole module: open sockets share a mode
+    MAX_SEND = 1460  # bytes one send command carries
+    MAX_READ = 1500  # bytes one read command asks for
     MAX_DATAGRAM = 1460
     MAX_PAYLOAD = 4096  # the most one header may announce: more is a framing error [decision]
-    BOOT_URCS = ()
-    URC_PREFIXES = ()
-    HEADER_PREFIXES = ()
-    PAYLOAD_PREFIXES = ()  # the headers among them that announce a payload, up to the id
-    HEADER_FRAGMENTS = ()  # what is left of one of them that lost its start
-    READ = b""  # the read command, "%d,%d" for id and length
     LINE_MAX = 512  # the longest line a module sends in text (data has its own framing)
+    READ = b""  # the read command, "%d,%d" for id and length
+    # ---- its words, as tables
+    # lines that mean it (re)started
+    BOOT_URCS = ()  # type: tuple
+    # every URC it sends (the engine tells them from command answers)
+    URC_PREFIXES = ()  # type: tuple
+    # (prefix, method name): the URC handlers, first match wins
+    URCS = ()  # type: tuple
+    # (prefix, method name): lines read in place, fn(buf, s, i, e), i after prefix
+    HEADERS = ()  # type: tuple
+    # the headers that announce a payload, up to the id
+    PAYLOAD_PREFIXES = ()  # type: tuple
+    # what is left of one of them that lost its start
+    HEADER_FRAGMENTS = ()  # type: tuple
 
     def __init__(self, modem):
         self.m = modem
-        self.socks = {}  # id -> Socket that owns it
+        self.links = {}  # id -> the link that owns it
         self.dirty = set()  # ids the module may still hold: not handed out until confirmed free
         self.doubt = False  # the module said something that contradicts our table
         self._p = 0  # parse position for num()
+        self._urcs = tuple((p, getattr(self, n)) for p, n in self.URCS)
 
     def install(self, engine):
+        """Become engine's handler: its prefixes and header table are ours."""
         self.engine = engine
         engine.urc_prefixes = self.URC_PREFIXES + self.BOOT_URCS
-        engine.header_prefixes = self.HEADER_PREFIXES
-        engine.line_starts = self.HEADER_PREFIXES + self.URC_PREFIXES + self.BOOT_URCS + (b"+",)
+        engine.header_prefixes = tuple(p for p, _ in self.HEADERS)
+        engine.headers = tuple((p, getattr(self, n)) for p, n in self.HEADERS)
+        # (known prefixes only: a bare "+" would turn up in random data now and then)
+        engine.line_starts = engine.header_prefixes + self.URC_PREFIXES + self.BOOT_URCS + (b"OK\r", b"ERROR")
         engine.inline_prefix = b""
 
-    # ---- engine handler surface
-    def header(self, buf, s, e):
-        return False
-
+    # ---------------------------------------------------------------- engine handler
     def inline(self, buf, s, e):
+        """A line whose payload starts after a comma on the same line: where its raw bytes
+        start (> 0), 0 (need more of it) or -1 (not such a line)."""
         return -1
 
     def overflow(self, buf, s, e):
@@ -115,42 +91,41 @@ class Dialect:
         it is data that lost its framing (doubt.py)."""
         self.framing(DISCARD, "%d bytes of data outside any payload" % (e - s), bytes(buf[s : s + 16]))
 
-    def echo(self, line):
-        self.m.on_echo(line)
-
-    def urc(self, line):
-        if line.endswith(self.BOOT_URCS):  # also `Wait...AT command ready` [docs/real-modules.md]
-            self.m.on_boot_urc(line)
-            return
-        if line.startswith((b"+CGREG:", b"+CEREG:")):
-            self.m.on_registration(line)
-        elif not line.startswith(self.URC_PREFIXES) and (garbled(line) or self._damaged_header(line)):
-            self.framing(DISCARD, "a line of data outside any payload (%r)" % line[:16], line[:16])
-        else:
-            self.socket_urc(line)
-
-    def socket_urc(self, line):
-        pass
-
-    def _damaged_header(self, line):
-        """A data header that lost its start, or its end (the module's own lines never look
-        like these)."""
-        for frag in self.HEADER_FRAGMENTS:
-            if frag in line:
-                return True
-        for pre in self.PAYLOAD_PREFIXES:
-            if line.startswith(pre[:6]):
-                return True
-        return False
-
     def framing(self, target, why, tail):
-        """A payload failed its framing (see doubt.py)."""
+        """A payload failed its framing (doubt.py)."""
         from .doubt import framing
 
         framing(self, target, why, tail)
 
+    def echo(self, line):
+        cold("events", "echo", self.m, line)
+
+    def urc(self, line):
+        """A line no command claimed: boot, registration, or the dialect's URC table."""
+        if line.endswith(self.BOOT_URCS):  # also `Wait...AT command ready` [docs/real-modules.md]
+            cold("events", "boot", self.m, line)
+            return
+        if line.startswith((b"+CGREG:", b"+CEREG:")):
+            self.m.registration = line
+            return
+        if garbled(line) or self._damaged_header(line):  # before any URC claims it
+            self.framing(DISCARD, "a line of data outside any payload (%r)" % line[:16], line[:16])
+            return
+        for pre, fn in self._urcs:
+            if line.startswith(pre):
+                fn(line)
+                return
+
+    def _damaged_header(self, line):
+        """A data header that lost its start (the module's own lines never hold what is
+        left of one)."""
+        for frag in self.HEADER_FRAGMENTS:
+            if frag in line:
+                return True
+        return False
+
     def rescan(self, seen):
-        """The ids of sockets whose payload headers appear in seen (damaged bytes)."""
+        """The ids of links whose payload headers appear in seen (damaged bytes)."""
         ids = []
         for pre in self.PAYLOAD_PREFIXES:
             i = seen.find(pre)
@@ -185,19 +160,19 @@ class Dialect:
 
     def payload_to(self, sid):
         """The inbox for a payload on id sid; nobody's data is consumed to stay in sync."""
-        s = self.socks.get(sid)
-        if s is None:
+        k = self.links.get(sid)
+        if k is None:
             self.doubt = True  # the module has a socket we do not know of
             if sid not in self.dirty:
-                # or the id was garbled on the line, and the data is some socket's
+                # or the id was garbled on the line, and the data is some link's
                 self.framing(DISCARD, "data for socket %d, which is not open" % sid, b"")
             return DISCARD
-        return s.inbox
+        return k.inbox
 
     def payload_target(self, sid, n, push, buf, s, e):
         """A data header announced n bytes for id sid: their target, or None when the
-        header cannot be believed (a pushed payload is never empty; the sockets it may
-        belong to fail: doubt.py)."""
+        header cannot be believed (a pushed payload is never empty; the links it may belong
+        to fail: doubt.py)."""
         if sid < 0:
             self.framing(DISCARD, "a data header that cannot be read (%r)" % bytes(buf[s : min(e, s + 40)]), b"")
             return None
@@ -210,125 +185,181 @@ class Dialect:
     def read_header(self, sid, n):
         """A read answer's header: how many bytes came, for the read command in flight."""
         p = self.engine.pending
-        if p is not None and p.got < 0 and getattr(p, "sid", -1) == sid:
+        if p is not None and p.lands and p.got < 0 and p.sid == sid:
             p.got = n
 
-    # ---- the socket table
-    def claim_id(self, sock):
+    def data_waiting(self, sid):
+        """The module says it holds data for sid (a header read in place): True when that
+        is a link of ours, False to let the URC path note the doubt."""
+        k = self.links.get(sid)
+        if k is None:
+            return False
+        k.data_waiting()
+        return True
+
+    # ---------------------------------------------------------------- the socket table
+    def claim_id(self, link):
         """A flow: an id the module has free (a doubtful one only after the module says so)."""
         for attempt in (0, 1):
             for i in self.IDS:
-                if i not in self.socks and i not in self.dirty:
-                    sock.id = i
-                    self.socks[i] = sock
+                if i not in self.links and i not in self.dirty:
+                    link.id = i
+                    self.links[i] = link
                     return i
             if not self.dirty or attempt:
                 break
-            from ..table import reconcile
-
-            yield from reconcile(self.m)
+            yield from once("table", "reconcile", self.m)
         raise ModemError(EMFILE, "all %d sockets of the %s are in use" % (len(self.IDS), self.NAME))
 
-    def release(self, sock, confirmed):
-        """The socket gave up its id: free at once if the module confirmed it, else doubtful."""
-        if self.socks.get(sock.id) is sock:
-            del self.socks[sock.id]
+    def release(self, link, confirmed):
+        """The link gave up its id: free at once if the module confirmed it, else doubtful."""
+        if self.links.get(link.id) is link:
+            del self.links[link.id]
             if not confirmed:
-                self.dirty.add(sock.id)
+                self.dirty.add(link.id)
 
     def lost_all(self, err, gone):
-        """Every socket ends with err (after its data). gone: the module itself forgot them
+        """Every link ends with err (after its data). gone: the module itself forgot them
         (a reboot), so their ids are free at once and nothing is closed on it; else (the
         bearer dropped) the module still holds each id until it is closed."""
-        for s in list(self.socks.values()):
-            s.on_closed(err, gone)
+        for k in list(self.links.values()):
+            k.on_closed(err, gone)
             if gone:
-                self.release(s, True)
-                s.state = 0  # CLOSED: close() has nothing left to do
+                self.release(k, True)
+                k.state = 0  # CLOSED: close() has nothing left to do
         if gone:
             self.dirty.clear()
             self.doubt = False
 
-    def open_timeout(self, sock, timeout_ms):
-        return timeout_ms
-
-    def open_done(self, sock):
-        """The predicate an open waits for: the module's answer."""
-        return sock.opened is not None
-
-    def opened(self, sock):
-        """A flow after the module answered an open: raise if it failed."""
-        if not sock.opened:
-            raise self.open_failed(text(sock.open_cmd), text(sock.open_answer))
+    # ---------------------------------------------------------------- the contract: flows
+    def start(self):
+        """A flow, once the module is identified: what the dialect sets up on it."""
         return
         yield
 
+    def attach(self, apn, user, password, timeout_ms, step):
+        """A flow: the data bearer up (apn/user/password when given); returns the local IP.
+        step(name, command_or_flow) runs each part as a named attach step. Raises
+        ModemError (ATError / ATTimeout) naming what failed."""
+        raise NotImplementedError
+
+    def detach(self):
+        """A flow: the data bearer down."""
+        raise NotImplementedError
+
+    def resolve(self, host):
+        """A flow: the module's DNS answer for host, a list of IPv4 strings; ModemError
+        EHOSTUNREACH (dns_failed) when it has none."""
+        raise NotImplementedError
+
+    def table(self):
+        """A flow: the set of ids the module has open (any state but closed)."""
+        raise NotImplementedError
+
+    def close_id(self, sid):
+        """A flow: close an id no link owns; True when the module confirmed it free."""
+        raise NotImplementedError
+
+    def open(self, link, host, port):
+        """A flow up to the module's acceptance of the open (its answer comes later: open_done
+        tells when). Sets link.open_cmd and link.ctx. Raises ATError when refused at once."""
+        raise NotImplementedError
+
+    def open_timeout(self, link, timeout_ms):
+        """How long the whole open may take, given the program's timeout."""
+        return timeout_ms
+
+    def open_done(self, link):
+        """The predicate an open waits for: the module's answer."""
+        return link.opened is not None
+
+    def opened(self, link):
+        """A flow after the module answered an open: raise ConnectError if it failed;
+        whatever finishes it (transparent: into data mode)."""
+        if not link.opened:
+            raise self.open_failed(text(link.open_cmd), text(link.open_answer))
+        return
+        yield
+
+    def listen(self, link):
+        """A flow (SERVER): a TCP listener (link.stream) or a bound UDP socket on link.lport."""
+        raise NotImplementedError
+
+    def send(self, link, mv, peer=None):
+        """A flow: one send of mv (at most max_send / max_datagram bytes); returns how many
+        bytes the module confirmed, or raises (ATError with what it said; LinkError)."""
+        raise NotImplementedError
+
+    def max_send(self, link):
+        return self.MAX_SEND
+
+    def max_datagram(self, link):
+        """The largest datagram one send carries for link."""
+        return self.MAX_DATAGRAM
+
+    def close(self, link):
+        """A flow: close link on the module; True when the module confirmed its id free."""
+        raise NotImplementedError
+
+    def resume(self, link):
+        """A flow (transparent): back into data mode for a suspended link."""
+        raise NotImplementedError
+
+    def terminator(self, link):
+        """The bytes with which the module ends data mode by itself for link."""
+        raise NotImplementedError
+
+    def switch_cmd(self):
+        """A background command that moves a link between push and hold, or None (pump)."""
+        return None
+
+    def command_done(self, c):
+        """A Notify / Background command of ours has its result (at the byte it came)."""
+
+    # ---------------------------------------------------------------- shared pieces
     def open_failed(self, cmd, answer):
         return ConnectError(ECONNREFUSED, "%s: %s" % (cmd, answer))
 
     def dns_failed(self, host, answer):
         return ModemError(EHOSTUNREACH, "the module could not resolve %r (%s)" % (host, answer))
 
-    def max_datagram(self, sock):
-        """The largest datagram one send carries for sock."""
-        return self.MAX_DATAGRAM
-
-    def send_command(self, sock, text, mv, prefix, prompt, need, timeout_ms):
-        """A send's command: the socket's own, taken while this send uses it (a concurrent
+    def send_command(self, link, text, mv, prefix, prompt, need, timeout_ms):
+        """A send's command: the link's own, taken while this send uses it (a concurrent
         send makes a new one), or a new one. A Command is a dozen attributes: heap per chunk
         on a board. Give it back with sent_with() once its answer has been read."""
-        c = sock.send_cmd
+        c = link.send_cmd
         if c is None:
             return Command(text, prefix, prompt, need, None, mv, timeout_ms, False)
-        sock.send_cmd = None
+        link.send_cmd = None
         Command.__init__(c, text, prefix, prompt, need, None, mv, timeout_ms, False)  # same attributes: no new heap
         return c
 
-    def sent_with(self, sock, c):
+    def sent_with(self, link, c):
         c.payload = None  # the program's buffer is not kept alive by us
-        sock.send_cmd = c
+        link.send_cmd = c
 
-    def read_cmd(self, sock, n):
-        """The socket's reusable read command for up to n bytes (no allocation per read)."""
-        c = sock.read_cmd
+    def read_cmd(self, link, n):
+        """The link's reusable read command for up to n bytes (no allocation per read)."""
+        c = link.read_cmd
         n = self.MAX_READ if n >= self.MAX_READ else n
-        if c is None or c.sid != sock.id:
-            c = Read(self.READ % (sock.id, self.MAX_READ), self.m.pump, sock)
-            sock.read_cmd = c
+        if c is None or c.sid != link.id:
+            c = Read(self.READ % (link.id, self.MAX_READ), self.m.pump, link)
+            link.read_cmd = c
         if n == self.MAX_READ:
             c.text = c.full
             c.wire = c.full_wire
         else:
-            c.text = self.READ % (sock.id, n)
+            c.text = self.READ % (link.id, n)
             c.wire = None
-        c.want = n
-        c.notes = sock.inbox.notes
+        c.size = n
+        c.notes = link.inbox.notes
+        c.garbled = None
         return c
 
-    def start(self):
-        return
-        yield
-
-    # ---- what each dialect implements: flows
-    def attach(self, apn, user, password, timeout_ms, step):
-        raise NotImplementedError
-
-    def detach(self):
-        raise NotImplementedError
-
-    def switch_cmd(self):
-        """A background command that moves a socket between push and hold, or None."""
-        return None
-
-    def flow_timeout(self, sock, what):
-        """A flow: no room in the module's send buffer for the manual's 30 s. The connection
-        is closed (the module may drop it anyway [seed]); returns the error to raise."""
-        from ..table import abandon
-
-        err = LinkError(ETIMEDOUT, "socket %d: %s for %d s; connection closed" % (sock.id, what, self.m.flow_wait_ms // 1000))
-        yield from abandon(self.m, sock)
-        sock.on_closed(err)
+    def flow_timeout(self, link, what):
+        """A flow: no room in the module's send buffer for the flow wait (30 s). The
+        connection is closed (the module may drop it anyway); returns the error to raise."""
+        err = LinkError(ETIMEDOUT, "socket %d: %s for %d s; connection closed" % (link.id, what, self.m.flow_wait_ms // 1000))
+        yield from once("table", "abandon", self.m, link)
+        link.on_closed(err)
         return err
-
-    def tls_unsupported(self):
-        raise ModemError(EINVAL, "TLS is not available on the %s" % self.NAME)

@@ -1,23 +1,48 @@
-"""Yuge NM28: the +IP* command set (SPEC.md, NM28 section). Operations are flows."""
+"""Yuge NM28: the +IP* command set (docs/nm28.md). Operations are flows on links."""
 import binascii
 
-from ..at import Background, Command
-from ..compat import const
+from ..command import Background, Command
+from ..compat import cold, const
 from ..errors import EIO, ATError, ModemError, text
 from ..flow import Until, pause
-from ..socket import CLOSING
-from .base import Dialect, ints, last_int, unquote
+from ..states import CLOSING
+from .base import Dialect
+from .parse import last_int, lead_ints, unquote
 
 _MODE = {"buffer": 0, "push": 1, "hex": 1, "transparent": 2}
 _CMD_MS = const(5000)
 _STATE_CLOSED = const(0)
 
 
+class Switch(Background):
+    """AT+IPSWTMD for one link in the background: to hold (buffer mode) or push, or into
+    data mode after its open (data)."""
+
+    def __init__(self, link, dialect, hold, data=False):
+        m = 2 if data else 0 if hold else 1
+        if data:
+            Background.__init__(self, b"AT+IPSWTMD=%d,2" % link.id, dialect, prompt=b"CONNECT",
+                                on_connect=lambda: dialect.m.mode.enter(link, dialect.terminator(link)))
+        else:
+            Background.__init__(self, b"AT+IPSWTMD=%d,%d" % (link.id, m), dialect)
+        self.link = link
+        self.hold = hold
+        self.data = data
+
+
+class Context:
+    """The NM28's own state for one connection."""
+
+    def __init__(self):
+        self.switch_error = None  # how the switch into data mode after the open failed
+
+
 class NM28(Dialect):
     NAME = "NM28"
-    MODEL = b"NM28"
-    TLS = True
     IDS = (0, 1, 2, 3, 4, 5, 6, 7)
+    MODES = ("buffer", "push", "hex", "transparent")
+    TLS = True
+    SERVER = True
     MAX_SEND = 1460
     HEX_SEND = 1024  # 2048 hex characters
     MAX_READ = 1500
@@ -28,26 +53,38 @@ class NM28(Dialect):
         b"+IPURC:", b"IPREAD:", b"+IPREAD:", b"+IPOPEN:", b"+SSLIPOPEN:",
         b"+SSLOPEN:", b"+SSLURC:", b"+SSLREAD:", b"+CGREG:", b"+CEREG:",
     )
-    HEADER_PREFIXES = (b'+IPURC: "recv",', b'+SSLURC: "recv",', b"+IPRD:", b"+SSLRECV:", b"IPREAD:")
+    URCS = (
+        (b"+IPOPEN:", "_u_open"), (b"+SSLOPEN:", "_u_open"), (b"+SSLIPOPEN:", "_u_open"),
+        (b"IPREAD:", "_u_read"), (b"+IPREAD:", "_u_read"), (b"+SSLREAD:", "_u_read"),
+        (b'+IPURC: "incoming",', "_u_incoming"),
+        (b'+IPURC: "closed"', "_u_closed"), (b'+SSLURC: "closed"', "_u_closed"),
+    )
+    HEADERS = (
+        (b'+IPURC: "recv",', "_h_push"), (b'+SSLURC: "recv",', "_h_push"),
+        (b"+IPRD:", "_h_read"), (b"+SSLRECV:", "_h_read"), (b"IPREAD:", "_h_waiting"),
+    )
     PAYLOAD_PREFIXES = (b'+IPURC: "recv",', b'+SSLURC: "recv",', b"+IPRD:", b"+SSLRECV:")
     HEADER_FRAGMENTS = (b'"recv",', b"PRD:", b"LRECV:")
 
-    # ---------------------------------------------------------------- engine surface
-    def header(self, buf, s, e):
-        """+IPURC: "recv",<id>,<len>[,"<ip>",<port>] and +IPRD: <id>,<len>[,"<ip>",<port>],
-        and the frequent IPREAD: <id>, read in place."""
-        if buf[s] == 73:  # IPREAD: <id>
-            self._p = s + 7
-            sock = self.socks.get(self.num(buf, e))
-            if sock is None:
-                return False  # let the URC path note the doubt
-            sock.data_waiting()
-            return True
-        read = buf[s + 1] == 73 and buf[s + 3] == 82 or buf[s + 1] == 83 and buf[s + 4] == 82  # +IPRD / +SSLRECV
-        self._p = buf.find(b":" if read else b",", s, e) + 1
+    # ---------------------------------------------------------------- lines read in place
+    def _h_waiting(self, buf, s, i, e):
+        """IPREAD: <id>: the module holds data for it (it says so once, until drained)."""
+        self._p = i
+        return self.data_waiting(self.num(buf, e))
+
+    def _h_push(self, buf, s, i, e):
+        """+IPURC: "recv",<id>,<len>[,"<ip>",<port>] then <len> raw bytes, pushed."""
+        return self._payload(buf, s, i, e, True)
+
+    def _h_read(self, buf, s, i, e):
+        """+IPRD: <id>,<len>[,"<ip>",<port>]: a read's answer, then <len> raw bytes."""
+        return self._payload(buf, s, i, e, False)
+
+    def _payload(self, buf, s, i, e, push):
+        self._p = i
         sid = self.num(buf, e)
         n = self.num(buf, e)
-        target = self.payload_target(sid, n, not read, buf, s, e)
+        target = self.payload_target(sid, n, push, buf, s, e)
         if target is None:
             return True
         if self._p < e:  # a bound UDP socket also names the peer
@@ -56,55 +93,58 @@ class NM28(Dialect):
                 target.rx_addr = (text(unquote(f[0])), int(f[1]))
             except (ValueError, IndexError):
                 pass
-        if read:
+        if not push:
             self.read_header(sid, n)
-        self.engine.expect(target, n, not read)
+        self.engine.expect(target, n, push)
         return True
 
-    def socket_urc(self, line):
-        if line.startswith((b"+IPOPEN:", b"+SSLOPEN:", b"+SSLIPOPEN:")):
-            try:
-                sid, err = ints(line[line.index(b":") + 1 :])
-            except ValueError:
-                return
-            s = self.socks.get(sid)
-            if s is not None:
-                s.on_open(err == 0, line)
-                if err == 0 and s.inbox.want_hold:
-                    self.m.pump.switch_due()  # close the open window at once
-        elif line.startswith((b"IPREAD:", b"+IPREAD:", b"+SSLREAD:")):
-            s = self.socks.get(last_int(line))
-            if s is not None:
-                s.data_waiting()
-            else:
-                self.doubt = True
-        elif line.startswith(b'+IPURC: "incoming",'):
-            # +IPURC: "incoming",<new id>,<listener id>,"<ip>",<port>
-            f = line[19:].split(b",")
-            try:
-                sid, lid, addr = int(f[0]), int(f[1]), (text(unquote(f[2])), int(f[3]))
-            except (ValueError, IndexError):
-                return
-            lsock = self.socks.get(lid)
-            old = self.socks.get(sid)
-            # The id of a socket we are closing is free on the module as soon as it said
-            # +IPCLOSE, which may be in the same chunk as this URC.
-            if lsock is not None and lsock.listening and (old is None or old.state == CLOSING):
-                self.dirty.discard(sid)
-                self.socks[sid] = lsock.incoming(sid, addr)
-            else:
-                self.doubt = True
-        elif line.startswith((b'+IPURC: "closed"', b'+SSLURC: "closed"')):
-            s = self.socks.get(last_int(line))
-            if s is not None:
-                # The NM28 says "closed" for a peer close and a lost link alike: end of stream.
-                s.on_closed(None)
-            elif last_int(line) not in self.dirty:
-                self.doubt = True
+    # ---------------------------------------------------------------- URCs
+    def _u_open(self, line):
+        """+IPOPEN: <id>,<err> (+SSLOPEN / +SSLIPOPEN for TLS): the open's result, 0 ok."""
+        f = lead_ints(line[line.index(b":") + 1 :])
+        k = self.links.get(f[0]) if len(f) >= 2 else None
+        if k is not None:
+            k.on_open(f[1] == 0, line)
+            if f[1] == 0 and k.inbox.want_hold:
+                self.m.pump.switch_due()  # close the open window at once
+
+    def _u_read(self, line):
+        """IPREAD: <id>: data waiting in the module (buffer mode)."""
+        if not self.data_waiting(last_int(line)):
+            self.doubt = True
+
+    def _u_incoming(self, line):
+        """+IPURC: "incoming",<new id>,<listener id>,"<ip>",<port>: a listener accepted."""
+        f = line[19:].split(b",")
+        try:
+            sid, lid, addr = int(f[0]), int(f[1]), (text(unquote(f[2])), int(f[3]))
+        except (ValueError, IndexError):
+            return
+        listener = self.links.get(lid)
+        old = self.links.get(sid)
+        # The id of a link we are closing is free on the module as soon as it said
+        # +IPCLOSE, which may be in the same chunk as this URC.
+        if listener is not None and listener.listening and (old is None or old.state == CLOSING):
+            self.dirty.discard(sid)
+            c = cold("server", "accepted", listener, sid, addr)
+            c.ctx = Context()
+            self.links[sid] = c
+        else:
+            self.doubt = True
+
+    def _u_closed(self, line):
+        """+IPURC: "closed",<id>: the peer closed or the link broke (the NM28 says the same
+        for both: an end of stream, README)."""
+        sid = last_int(line)
+        k = self.links.get(sid)
+        if k is not None:
+            k.on_closed(None)
+        elif sid not in self.dirty:
+            self.doubt = True
 
     # ---------------------------------------------------------------- bearer
     def attach(self, apn, user, password, timeout_ms, step):
-        """Once registered the NM28 has its LTE default bearer [SPEC]; AT+CGACT=1,1 makes sure."""
+        """Once registered the NM28 has its LTE default bearer; AT+CGACT=1,1 makes sure."""
         if apn is not None:
             yield from step("pdp", Command(b'AT+CGDCONT=1,"IP","%s"' % apn.encode()))
         for attempt in range(3):  # as the L610's MIPCALL: 150 s, resend twice [decision]
@@ -124,111 +164,105 @@ class NM28(Dialect):
     def detach(self):
         yield Command(b"AT+CGACT=0,1", timeout_ms=40000)
 
-    # ---------------------------------------------------------------- sockets
-    def open(self, sock, host, port):
+    # ---------------------------------------------------------------- links
+    def open(self, link, host, port):
         """Up to the OK of the open; +IPOPEN / +SSLOPEN comes later."""
-        if sock.tls is not None:
-            for name, value in sock.tls.settings():
-                yield Command(b'AT+SSLCFG="%s",%d,%s' % (name, sock.id, value))
-        kind = b"TCP" if sock.stream else b"UDP"
-        sock.open_cmd = b'AT+IPOPEN=%d,"%s","%s",%d,0,%d' % (
-            sock.id, kind, host.encode(), port, 1 if sock.tls else 0
-        )
-        # The module opens in direct mode [SPEC]: buffer mode switches as soon as it is open
-        # (the pump does it, ahead of anything else), and what it pushes meanwhile is kept.
-        sock.inbox.want_hold = sock.mode == "buffer"
-        yield Command(sock.open_cmd)
+        link.ctx = Context()
+        if link.tls is not None:
+            for name, value in link.tls.settings():
+                yield Command(b'AT+SSLCFG="%s",%d,%s' % (name, link.id, value))
+        kind = b"TCP" if link.stream else b"UDP"
+        link.open_cmd = b'AT+IPOPEN=%d,"%s","%s",%d,0,%d' % (link.id, kind, host.encode(), port, 1 if link.tls else 0)
+        # The module opens in direct mode: buffer mode switches as soon as it is open (the
+        # pump does it, ahead of anything else), and what it pushes meanwhile is kept.
+        link.inbox.want_hold = link.mode == "buffer"
+        yield Command(link.open_cmd)
 
-    def open_timeout(self, sock, timeout_ms):
-        if sock.tls is not None:
-            return max(timeout_ms, (sock.tls.negotiate_timeout + 30) * 1000)
+    def open_timeout(self, link, timeout_ms):
+        if link.tls is not None:
+            return max(timeout_ms, (link.tls.negotiate_timeout + 30) * 1000)
         return timeout_ms
 
-    def opened(self, sock):
+    def opened(self, link):
         """The module answered the open: fail, or finish (transparent: enter data mode)."""
-        if not sock.opened:
-            why = text(sock.open_answer)
-            if sock.tls is not None:
+        if not link.opened:
+            why = text(link.open_answer)
+            if link.tls is not None:
                 why += (" (TLS handshake or certificate check failed: check ca=, the server's"
                         " name and validity dates, client_cert=/client_key=, the module's clock)")
-            raise self.open_failed(text(sock.open_cmd), why)
-        ib = sock.inbox
+            raise self.open_failed(text(link.open_cmd), why)
+        ib = link.inbox
         line = self.m.line
-        if sock.mode == "transparent":
+        if link.mode == "transparent":
             # Data mode starts at CONNECT, which comes after whatever the module pushed
-            # since the open: it is issued in the background, and if the socket fills up
+            # since the open: it is issued in the background, and if the link fills up
             # before CONNECT, connect() returns and the program's reads let it through.
-            c = Background(b"AT+IPSWTMD=%d,2" % sock.id, self, prompt=b"CONNECT",
-                           on_connect=lambda: self.m.enter_data(sock))
-            c.sock = sock
-            c.want = 2
-            sock.entering = True
-            yield c
-            yield Until(lambda: not sock.entering or line.blocked(), 30000)
-            if sock.switch_error is not None:
-                raise sock.switch_error
+            link.entering = True
+            yield Switch(link, self, False, data=True)
+            yield Until(lambda: not link.entering or line.blocked(), 30000)
+            if link.ctx.switch_error is not None:
+                raise link.ctx.switch_error
         elif ib.want_hold:
-            # Buffer mode: the pump switches at once; wait for it unless the socket fills
+            # Buffer mode: the pump switches at once; wait for it unless the link fills
             # first (a server that speaks first), so the module holds what follows.
             yield Until(lambda: ib.held or ib.switch_errors or ib.ended() or line.blocked(), 5000)
 
-    def resume(self, sock):
-        """AT+IPSWTMD=<id>,2 answers CONNECT and the UART carries the socket [src]."""
-        cmd = b"AT+IPSWTMD=%d,2" % sock.id
-        c = yield Command(cmd, prompt=b"CONNECT", on_connect=lambda: self.m.enter_data(sock), check=False)
+    def resume(self, link):
+        """AT+IPSWTMD=<id>,2 answers CONNECT and the UART carries the link."""
+        cmd = b"AT+IPSWTMD=%d,2" % link.id
+        c = yield Command(cmd, prompt=b"CONNECT", on_connect=lambda: self.m.mode.enter(link, self.terminator(link)),
+                          check=False)
         if c.result != b"CONNECT":
-            if sock.ended():
+            if link.ended():
                 return  # the peer closed first: its data came as push URCs, then the end
             raise ATError(text(cmd), text(c.result or b"no answer"))
 
-    def terminator(self, sock):
-        tag = b"+SSLURC" if sock.tls else b"+IPURC"
-        return b'\r\nNO CARRIER\r\n\r\n%s: "closed",%d\r\n' % (tag, sock.id)
+    def terminator(self, link):
+        tag = b"+SSLURC" if link.tls else b"+IPURC"
+        return b'\r\nNO CARRIER\r\n\r\n%s: "closed",%d\r\n' % (tag, link.id)
 
-    def listen(self, sock):
-        """TCP LISTENER (listen) or UDP SERVICE (bind) on lport [SPEC: Quectel pattern]."""
-        kind = b"TCP LISTENER" if sock.stream else b"UDP SERVICE"
-        cmd = b'AT+IPOPEN=%d,"%s","0.0.0.0",0,%d,0' % (sock.id, kind, sock.lport)
+    def listen(self, link):
+        """TCP LISTENER (listen) or UDP SERVICE (bind) on lport (the Quectel pattern)."""
+        link.ctx = Context()
+        kind = b"TCP LISTENER" if link.stream else b"UDP SERVICE"
+        cmd = b'AT+IPOPEN=%d,"%s","0.0.0.0",0,%d,0' % (link.id, kind, link.lport)
         # A module may announce a first client before the listener's own +IPOPEN.
-        sock.listening = sock.stream
-        sock.inbox.want_hold = sock.mode == "buffer"
+        link.listening = link.stream
+        link.inbox.want_hold = link.mode == "buffer"
         yield Command(cmd)
-        yield Until(lambda: sock.opened is not None, 60000, text(cmd))
-        if not sock.opened:
-            sock.listening = False
-            raise self.open_failed(text(cmd), text(sock.open_answer) + " (port in use?)")
-        sock.service = not sock.stream
-        # Accepted clients take the listener's mode [SPEC].
-        yield Command(b"AT+IPSWTMD=%d,%d" % (sock.id, _MODE[sock.mode]))
-        sock.inbox.held = sock.mode == "buffer"
+        yield Until(lambda: link.opened is not None, 60000, text(cmd))
+        if not link.opened:
+            link.listening = False
+            raise self.open_failed(text(cmd), text(link.open_answer) + " (port in use?)")
+        link.service = not link.stream
+        # Accepted clients take the listener's mode.
+        yield Command(b"AT+IPSWTMD=%d,%d" % (link.id, _MODE[link.mode]))
+        link.inbox.held = link.mode == "buffer"
 
     def switch_cmd(self):
-        for s in self.socks.values():
-            ib = s.inbox
-            if ib.switching or ib.want_hold == ib.held or s.mode == "transparent" or not s.opened:
+        for k in self.links.values():
+            ib = k.inbox
+            if ib.switching or ib.want_hold == ib.held or k.mode == "transparent" or not k.opened:
                 continue
-            if ib.ended() or ib.switch_errors >= 3 or s.listening:
+            if ib.ended() or ib.switch_errors >= 3 or k.listening:
                 continue
             ib.switching = True
             ib.burst = 0
-            c = Background(b"AT+IPSWTMD=%d,%d" % (s.id, 0 if ib.want_hold else 1), self)
-            c.sock = s
-            c.want = 1 if ib.want_hold else 0
-            return c
+            return Switch(k, self, ib.want_hold)
         return None
 
     def command_done(self, c):
-        if c.want == 2:  # into data mode after an open
-            sock = c.sock
-            sock.entering = False
-            if c.result != b"CONNECT" and not sock.ended():
-                sock.switch_error = ATError(text(c.text), text(c.result or b"no answer"))
-                sock.inbox.error = sock.switch_error
+        k = c.link
+        if c.data:  # into data mode after an open
+            k.entering = False
+            if c.result != b"CONNECT" and not k.ended():
+                k.ctx.switch_error = ATError(text(c.text), text(c.result or b"no answer"))
+                k.inbox.error = k.ctx.switch_error
             return
-        ib = c.sock.inbox
+        ib = k.inbox
         ib.switching = False
         if c.ok():
-            ib.held = bool(c.want)
+            ib.held = c.hold
             if ib.held and ib.burst > ib.max_burst:
                 ib.max_burst = ib.burst
         else:
@@ -236,57 +270,57 @@ class NM28(Dialect):
         if ib.want_hold != ib.held:
             self.m.pump.switch_due()
 
-    def max_send(self, sock):
-        return self.HEX_SEND if sock.mode == "hex" else self.MAX_SEND
+    def max_send(self, link):
+        return self.HEX_SEND if link.mode == "hex" else self.MAX_SEND
 
-    def max_datagram(self, sock):
-        return self.HEX_SEND if sock.mode == "hex" else self.MAX_DATAGRAM  # IPSENDEX: 2048 hex chars
+    def max_datagram(self, link):
+        return self.HEX_SEND if link.mode == "hex" else self.MAX_DATAGRAM  # IPSENDEX: 2048 hex chars
 
-    def send(self, sock, mv, peer=None):
-        """SEND FAIL while the socket is up means a full send buffer (the NM28's flow
+    def send(self, link, mv, peer=None):
+        """SEND FAIL while the link is up means a full send buffer (the NM28's flow
         control): retry the same bytes for up to the flow wait, then close with an error."""
         m = self.m
         clock = m.clock
         deadline = clock.ticks_add(clock.ticks_ms(), m.flow_wait_ms)
         while True:
             try:
-                n = yield from self._send_once(sock, mv, peer)
+                n = yield from self._send_once(link, mv, peer)
                 return n
             except ATError as err:
-                if b"SEND FAIL" not in err.answer.encode() or sock.ended():
+                if "SEND FAIL" not in err.answer or link.ended():
                     raise
                 if clock.ticks_diff(deadline, clock.ticks_ms()) <= 0:
-                    err = yield from self.flow_timeout(sock, "SEND FAIL (send buffer full)")
+                    err = yield from self.flow_timeout(link, "SEND FAIL (send buffer full)")
                     raise err
                 yield pause(200)
 
-    def _send_once(self, sock, mv, peer):
+    def _send_once(self, link, mv, peer):
         n = len(mv)
         to = b',"%s",%d' % (peer[0].encode(), peer[1]) if peer is not None else b""
-        hexed = sock.mode == "hex"
+        hexed = link.mode == "hex"
         if hexed:
-            cmd = b'AT+IPSENDEX=%d,"%s"%s' % (sock.id, binascii.hexlify(mv), to)
+            cmd = b'AT+IPSENDEX=%d,"%s"%s' % (link.id, binascii.hexlify(mv), to)
             c = yield Command(cmd, prefix=b"SEND ", check=False)
         else:
-            cmd = b"AT+IPSEND=%d,%d%s" % (sock.id, n, to)
+            cmd = b"AT+IPSEND=%d,%d%s" % (link.id, n, to)
             c = yield self.send_command(
-                sock, cmd, mv, (b"NETWRITE:", b"SSLNETWRITE:", b"SEND "), b"CONNECT", None, _CMD_MS)
+                link, cmd, mv, (b"NETWRITE:", b"SSLNETWRITE:", b"SEND "), b"CONNECT", None, _CMD_MS)
         ok = c.ok() and b"SEND SUCCESS" in c.lines
         answer = b"" if ok else c.lines[-1] if c.lines else c.result or b"no answer"
         if not hexed:
-            self.sent_with(sock, c)
+            self.sent_with(link, c)
         if ok:
             return n
-        name = "AT+IPSENDEX=%d,<%d bytes as hex>%s" % (sock.id, n, text(to)) if hexed else text(cmd)
+        name = "AT+IPSENDEX=%d,<%d bytes as hex>%s" % (link.id, n, text(to)) if hexed else text(cmd)
         raise ATError(name, text(answer) + " (0 of %d bytes confirmed)" % n, EIO)
 
-    def close(self, sock):
+    def close(self, link):
         """A flow: True when the module confirmed the id free."""
-        c = yield Command(b"AT+IPCLOSE=%d" % sock.id, prefix=b"+IPCLOSE:", timeout_ms=_CMD_MS, check=False)
+        c = yield Command(b"AT+IPCLOSE=%d" % link.id, prefix=b"+IPCLOSE:", timeout_ms=_CMD_MS, check=False)
         if c.ok():
             return True
         table = yield from self.table()
-        return sock.id not in table
+        return link.id not in table
 
     def close_id(self, sid):
         c = yield Command(b"AT+IPCLOSE=%d" % sid, prefix=b"+IPCLOSE:", timeout_ms=_CMD_MS, check=False)

@@ -3,7 +3,7 @@
 async commands], so the next one waits for it, but never past the time the program gave
 its own operation, and never past the running command's own bound: no wait outlives the
 operation that took it."""
-from ..at import Command
+from ..command import Command
 from ..errors import ETIMEDOUT, ModemError, text
 from ..flow import Until
 

@@ -7,7 +7,12 @@ wait(timeout_ms) -> bool (until readable), close(), baudrate (0 if unknown), flo
 everything written has left) and pending() (bytes waiting to be read)."""
 import sys
 
-from . import pins  # atmodem.hal.pins.Power after `import atmodem` alone (it imports nothing)
+
+def __getattr__(name):
+    """atmodem.hal.pins.Power after `import atmodem` alone, loaded only when used."""
+    if name == "pins":
+        return __import__("atmodem.hal.pins", None, None, ["Power"])
+    raise AttributeError("module 'atmodem.hal' has no attribute %r" % name)
 
 
 def open_serial(path_or_url, baudrate=115200, **kw):
@@ -26,29 +31,8 @@ def open_serial(path_or_url, baudrate=115200, **kw):
     return PySerialPort(path_or_url, baudrate, **kw)
 
 
-def _is_port(obj):
-    return hasattr(obj, "readinto") and hasattr(obj, "wait") and hasattr(obj, "write")
-
-
 def port(obj):
-    """What Modem(uart) was given, as a port: one of ours as it is; a pyserial URL or device
-    path opened at 115200; a serial.Serial or a machine.UART the program opened itself,
-    adopted (a TinyGSM habit). Anything else: TypeError at once, naming open_serial."""
-    if _is_port(obj):
-        return obj
-    if isinstance(obj, str):
-        return open_serial(obj)
-    kind = type(obj).__name__
-    if sys.implementation.name == "micropython":
-        if kind == "UART" and hasattr(obj, "any"):
-            from .machine_uart import MachineUART
+    """What Modem(uart) was given, as a port (hal/adopt.py; loaded for this, let go after)."""
+    from ..compat import cold
 
-            return MachineUART(obj)
-    elif hasattr(obj, "in_waiting") and hasattr(obj, "baudrate") and hasattr(obj, "read"):
-        from .pyserial_port import PySerialPort
-
-        return PySerialPort(obj)
-    raise TypeError(
-        "Modem() takes a port from atmodem.hal.open_serial(...), a serial.Serial, a "
-        "machine.UART or a pyserial URL, not %s" % kind
-    )
+    return cold("hal.adopt", "port", obj)
