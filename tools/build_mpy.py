@@ -40,7 +40,12 @@ def build(out: str, arch: str | None = None, skip=CPYTHON_ONLY, lines: bool = Fa
             continue  # CPython-only: never on a board
         target = os.path.join(out, rel[:-3] + ".mpy")
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        cmd = [mpy_cross(), "-o", target]
+        # The embedded source name is the module's dotted name, a string the board interns
+        # anyway: a path would be one more string per module in RAM. Tracebacks name it.
+        name = rel[:-3].replace("/", ".")
+        if name.endswith(".__init__"):
+            name = name[: -len(".__init__")]
+        cmd = [mpy_cross(), "-o", target, "-s", name]
         if not lines:
             cmd += ["-X", "no-source-lines"]
         if arch:

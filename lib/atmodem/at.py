@@ -18,7 +18,6 @@ back-pressure: nothing is dropped.
 """
 from .command import ERRORS, OK
 from .compat import const
-from .datastream import DataStream
 from .framing import Payload
 
 _CR = const(13)
@@ -37,7 +36,7 @@ class Engine:
         self.line_room(line_max)
         self._last_cr = False
         self.pay = Payload(self)
-        self.data = DataStream()  # data (transparent) mode: data.target is the socket's
+        self.data = None  # datastream.DataStream, made when data (transparent) mode is first entered
         self.reset()
         self.pending = None  # the command in flight (command.Command)
         self.inline_prefix = b""
@@ -162,11 +161,16 @@ class Engine:
         own end of data mode) or, while escaping, an OK."""
         after_cr = self._last_cr
         self.reset()
+        if self.data is None:
+            from .datastream import DataStream
+
+            self.data = DataStream()
         self.data.enter(target, terminator, after_cr)
 
     def leave_data(self):
         """Back to lines (escape confirmed by other means)."""
-        self.data.leave()
+        if self.data is not None:
+            self.data.leave()
 
     def feed(self, data, n=-1, i=0, mv=None, final=False):
         """Consume data[i:n]; return where it stopped. That is n, or earlier when a payload's
@@ -203,7 +207,7 @@ class Engine:
                 if pay.undecided:
                     return i  # held back: more bytes (or the line going quiet) decide
                 continue
-            if dat.target is not None:
+            if dat is not None and dat.target is not None:
                 i = dat.feed(data, mv, i, n, final)
                 if dat.target is not None:
                     self.blocked = dat.full

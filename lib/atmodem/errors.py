@@ -103,4 +103,5 @@ except NameError:  # MicroPython: OSError(errno) is the whole contract
 else:
     from .errors_cpython import fit
 
-    fit(ModemError)
+    fit(ModemError, ETIMEDOUT, EAGAIN, ECONNRESET, ECONNREFUSED)
+    _FIT.append(True)

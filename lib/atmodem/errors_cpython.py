@@ -1,14 +1,8 @@
 """CPython only (errors.py loads it there): an atmodem error is also the built-in OSError
 subclass its errno stands for, so `except socket.timeout` and `except BlockingIOError` work
 as they do with CPython's own sockets. MicroPython has no such classes."""
-from .errors import ECONNREFUSED, ECONNRESET, EAGAIN, ETIMEDOUT, _FIT
-
-_BUILTIN = {
-    ETIMEDOUT: TimeoutError,
-    EAGAIN: BlockingIOError,
-    ECONNRESET: ConnectionResetError,
-    ECONNREFUSED: ConnectionRefusedError,
-}
+# errors.py hands over its errno values (importing them back would be a circle)
+_BUILTIN = {}
 _variants = {}
 
 
@@ -26,6 +20,7 @@ def _new(cls, *args):
     return OSError.__new__(cls, *args)
 
 
-def fit(modem_error):
+def fit(modem_error, timedout, again, reset, refused):
+    _BUILTIN.update({timedout: TimeoutError, again: BlockingIOError,
+                     reset: ConnectionResetError, refused: ConnectionRefusedError})
     modem_error.__new__ = _new
-    _FIT.append(True)

@@ -27,20 +27,28 @@ class Target:
 
     rx_addr = None  # type: tuple | None
 
+    # (one function per behaviour, under each name that has it: a function is RAM on a board)
     def rx_write(self, mv, i, k):
+        """Takes all: rx_write(mv, i, k) and rx_data(mv, i, k), data mode's bytes (no
+        framing: the target's at once)."""
         return k
 
-    def rx_data(self, mv, i, k):
-        """Data (transparent) mode: bytes with no framing, the target's at once."""
-        return k
+    rx_data = rx_write
 
-    def rx_region(self, k):
-        """Where the next up to k bytes of a payload may be read straight from the port (a
-        writable memoryview; rx_landed(n) after), or None: they go through rx_write."""
+    def rx_end(self, *_):
+        """Nothing to do: rx_end() (commit), rx_abort(err) (drop what was staged),
+        rx_spill() (give up what cannot be held), rx_data_end() (data mode is over)."""
+
+    rx_abort = rx_spill = rx_data_end = rx_end
+
+    def rx_region(self, *_):
+        """None: rx_region(k), where the next up to k bytes may be read straight from the
+        port (a writable memoryview; rx_landed(n) after), so they go through rx_write;
+        rx_ends_with_line(prefixes), whether the staged payload's last bytes hold CR LF and
+        then one of prefixes (False)."""
         return None
 
-    def rx_end(self):
-        pass
+    rx_ends_with_line = rx_region
 
     def rx_staged(self):
         return b""
@@ -48,19 +56,6 @@ class Target:
     def rx_ends_crlf(self):
         """The staged payload ends in CR LF (so it may have eaten its trailer)."""
         return True
-
-    def rx_ends_with_line(self, prefixes):
-        """The staged payload's last bytes hold CR LF and then one of prefixes."""
-        return False
-
-    def rx_abort(self, err):
-        pass
-
-    def rx_spill(self):
-        pass
-
-    def rx_data_end(self):
-        pass
 
 
 DISCARD = Target()

@@ -179,7 +179,8 @@ class Line:
     def spill(self):
         """A flow waits for an answer behind data whose socket is full and cannot drain:
         that socket must give up the data it cannot hold."""
-        t = self.engine.receiving() or self.engine.data.target
+        d = self.engine.data
+        t = self.engine.receiving() or (d.target if d is not None else None)
         if t is not None and hasattr(t, "rx_spill"):
             t.rx_spill()
 
