@@ -184,7 +184,6 @@ class Engine:
             mv = memoryview(data)
         self.blocked = False
         pay = self.pay
-        dat = self.data
         while i < n:
             if pay.need:
                 if self.skip_lf:
@@ -207,6 +206,7 @@ class Engine:
                 if pay.undecided:
                     return i  # held back: more bytes (or the line going quiet) decide
                 continue
+            dat = self.data  # (made by enter_data, which a line of this very chunk may call)
             if dat is not None and dat.target is not None:
                 i = dat.feed(data, mv, i, n, final)
                 if dat.target is not None:
