@@ -58,9 +58,10 @@ class Hook:
 
 
 class HostileModule:
-    def __init__(self, dialect, echo_stuck=False, model=None, async_delay=0.005, peer=None):
+    def __init__(self, dialect, echo_stuck=False, model=None, async_delay=0.005, peer=None, banner=None):
         assert dialect in BOOT, dialect
         self.dialect = dialect
+        self.banner = BOOT[dialect] if banner is None else banner  # its boot URC
         self.echo_stuck = echo_stuck  # ATE0 answers OK and echo stays on
         self.model = MODEL[dialect] if model is None else model  # AT+CGMM's text line
         self.async_delay = async_delay  # an async command's OK to its result URC
@@ -118,7 +119,7 @@ class HostileModule:
         with self.lock:
             self._reset()
             if banner:
-                self.emit(b"\r\n" + BOOT[self.dialect] + b"\r\n")
+                self.emit(b"\r\n" + self.banner + b"\r\n")
 
     def commands(self, prefix=b""):
         """The command lines the host sent that start with prefix."""

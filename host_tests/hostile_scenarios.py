@@ -11,7 +11,7 @@ HOST = "10.9.8.7"  # the module has no network: every address connects
 PORT = 7
 GBK = b"\xc1\xac\xbd\xd3\xca\xa7\xb0\xdc"  # 连接失败, "connect failed", as a Chinese firmware says it
 GOOD = b"good bytes, before the damaged payload"  # what the peer sends before the damage
-OWN_MODEM = ("gbk_model", "echo_stuck", "adopt_pyserial")
+OWN_MODEM = ("gbk_model", "echo_stuck", "adopt_pyserial", "l610_dial_error")
 
 
 def pattern(n, seed=0):
@@ -116,6 +116,31 @@ def l610_ack_mid_download(m, mode="buffer"):
     return len(got)
 
 
+def l610_dial_error(m, path, kind, fails=1):
+    """The first `fails` dials end in an error and a late `+MIPCALL: 0`: attach() works
+    (after raising once when all its dials fail), and the bearer stays up."""
+    import time
+
+    m = _modem(path, kind)
+    try:
+        m.start()
+        t0 = _now_ms()
+        if fails >= 3:
+            e = _raises(lambda: m.attach(apn="cmnet"), OSError, "attach with every dial refused")
+            assert "ERROR" in str(e) and "3 tries" in str(e), str(e)
+        ip = m.attach(apn="cmnet")
+        took = _since_ms(t0)
+        assert ip == "10.166.80.147", ip
+        time.sleep(0.5)  # a late +MIPCALL: 0 would be read by the next operation
+        s = _connect(m)
+        _echo(s, b"after a refused dial")
+        s.close()
+        assert m.ip == ip, "the bearer was taken for lost: m.ip is %r" % (m.ip,)
+    finally:
+        m.close()
+    return took
+
+
 # ---------------------------------------------------------------- framing
 
 
@@ -163,6 +188,21 @@ def framing(m, mode="buffer", kind="longer", says_reboot=1):
         b.close()
     a.close()
     return "%d %d %d %s" % (len(got), took, err.errno, msg)
+
+
+def reboot_during_command(m):
+    """The module reboots while a command with prefix "" waits for its answer."""
+    t0 = _now_ms()
+    e = _raises(lambda: m.command("AT+X", prefix="", timeout_ms=4000), OSError, "AT+X across a reboot")
+    took = _since_ms(t0)
+    assert "reboot" in str(e) and took < 2000, "after %d ms: %s" % (took, e)
+    assert m.reboots == 1, "m.reboots == %d: the reboot was not noticed" % m.reboots
+    assert m.command("AT").ok()
+    m.attach(apn="cmnet")
+    s = _connect(m)
+    _echo(s, b"a new socket after the reboot")
+    s.close()
+    return took
 
 
 # ---------------------------------------------------------------- text that is not UTF-8
@@ -318,7 +358,9 @@ ALL = {
     "l610_open_never_answered": l610_open_never_answered,
     "l610_open_error_gbk": l610_open_error_gbk,
     "l610_ack_mid_download": l610_ack_mid_download,
+    "l610_dial_error": l610_dial_error,
     "framing": framing,
+    "reboot_during_command": reboot_during_command,
     "gbk_model": gbk_model,
     "gbk_texts": gbk_texts,
     "echo_stuck": echo_stuck,

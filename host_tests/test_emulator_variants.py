@@ -62,6 +62,26 @@ def test_g510_dial_result_and_dial_in_progress(emulator, chat):
     c.cmd("AT+MIPCALL?", b"\r\n+MIPCALL: 0\r\n\r\nOK\r\n")
 
 
+def test_g510_refused_dial_is_error_then_mipcall_0(emulator, chat):
+    """A dial the network refuses: `ERROR: <n>` at once, `+MIPCALL: 0` shortly after, and
+    the module refuses a dial until then; the manual's module says OK, then `+MIPCALL: 0`."""
+    emu = emulator("l610", firmware="g510", async_delay=0.3)
+    emu.refuse_dial(1)
+    c = chat(emu)
+    c.cmd("ATE0")
+    c.cmd('AT+MIPCALL=1,"cmnet"', b"\r\nERROR: 148\r\n")
+    c.cmd('AT+MIPCALL=1,"cmnet"', b"\r\nERROR: 3\r\n")  # busy: the late line has not come
+    c.expect(b"\r\n+MIPCALL: 0\r\n", timeout=5)
+    c.cmd('AT+MIPCALL=1,"cmnet"', b"\r\nOK\r\n")
+    c.expect(b"\r\n+MIPCALL: 1," + IP + b"\r\n", timeout=5)
+    emu = emulator("l610")
+    emu.refuse_dial(1)
+    c = chat(emu)
+    c.cmd("ATE0")
+    c.cmd('AT+MIPCALL=1,"cmnet"', b"\r\nOK\r\n\r\n+MIPCALL: 0\r\n")
+    c.cmd('AT+MIPCALL=1,"cmnet"', b"\r\nOK\r\n\r\n+MIPCALL: " + IP + b"\r\n")
+
+
 def test_g510_open_result_before_ok(emulator, chat, echo_server):
     c = l610_online(chat, emulator("l610", firmware="g510"))
     c.cmd('AT+MIPOPEN=1,,"127.0.0.1",%d,0' % echo_server.port, b"\r\n+MIPOPEN: 1,1\r\n\r\nOK\r\n")
@@ -180,6 +200,22 @@ def test_g24_id_lists_have_spaces_after_commas(emulator, chat, echo_server):
         g510_open(c, echo_server.port, sid)
     c.cmd("AT+MIPCLOSE?", b"\r\n+MIPCLOSE:1,2,3, 4\r\n\r\nOK\r\n")
     c.cmd("AT+MIPOPEN?", b"\r\n+MIPOPEN: 5,6\r\n\r\nOK\r\n")
+
+
+# ---------------------------------------------------------------- L610 g24-old
+def test_g24_old_send_answers_and_space_separated_id_lists(emulator, chat, echo_server):
+    """G24 p.4-31's `+MIPPUSH:<st>` and `+MIPSEND:<id>,<free>`; G24-L p.3-278's id lists
+    separated by spaces, in both queries."""
+    c = l610_online(chat, emulator("l610", firmware="g24-old"))
+    c.cmd("AT+MIPOPEN?", b"\r\n+MIPOPEN: 1 2 3 4 5 6\r\n\r\nOK\r\n")
+    g510_open(c, echo_server.port, 1)
+    g510_open(c, echo_server.port, 3)
+    c.cmd("AT+MIPOPEN?", b"\r\n+MIPOPEN: 2 4 5 6\r\n\r\nOK\r\n")
+    c.cmd("AT+MIPCLOSE?", b"\r\n+MIPCLOSE:1 3\r\n\r\nOK\r\n")
+    c.cmd("AT+MIPSEND=1,6", b"\r\n>")
+    c.send(b"oldg24")
+    c.expect(b"\r\n+MIPPUSH:0\r\n\r\n+MIPSEND:1,2048\r\n\r\nOK\r\n\r\n+MIPSTAT:1,0,6\r\n")
+    c.expect(b"\r\n+MIPRTCP: 1,6,oldg24\r\n")
 
 
 # ---------------------------------------------------------------- NM28 hm609
@@ -348,8 +384,8 @@ def test_manual_named_is_the_default(emulator, chat, echo_server, dialect):
     "dialect,name,why",
     [
         ("nm28", "g510", "'g510' is a firmware of l610, not of nm28; valid for nm28: manual, hm609"),
-        ("l610", "hm609", "'hm609' is a firmware of nm28, not of l610; valid for l610: manual, g510, g24"),
-        ("l610", "g25", "'g25' is not a firmware of l610; valid for l610: manual, g510, g24"),
+        ("l610", "hm609", "'hm609' is a firmware of nm28, not of l610; valid for l610: manual, g510, g24, g24-old"),
+        ("l610", "g25", "'g25' is not a firmware of l610; valid for l610: manual, g510, g24, g24-old"),
     ],
 )
 def test_unknown_or_foreign_firmware_is_refused(dialect, name, why):
@@ -362,7 +398,7 @@ def test_command_line_firmware(tmp_path):
     """--firmware g510 on the l610 works; the help lists every name; a foreign one is refused."""
     run = lambda *a: subprocess.run([sys.executable, "-m", "tools.emulator", *a], cwd=ROOT, capture_output=True, text=True, timeout=30)  # noqa: E731
     helptext = " ".join(run("--help").stdout.split())
-    assert "l610: manual, g510, g24; nm28: manual, hm609" in helptext
+    assert "l610: manual, g510, g24, g24-old; nm28: manual, hm609" in helptext
     bad = run("--dialect", "nm28", "--firmware", "g24")
     assert bad.returncode == 2 and "valid for nm28: manual, hm609" in bad.stderr
     proc = subprocess.Popen(

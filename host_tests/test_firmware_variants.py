@@ -25,6 +25,7 @@ IP = "10.166.80.147"
 VARIANTS = {
     "g510": ("l610", dict(firmware="g510")),
     "g24": ("l610", dict(firmware="g24")),
+    "g24-old": ("l610", dict(firmware="g24-old")),
     "hm609": ("nm28", dict(firmware="hm609")),
     "nm28-no-trailer": ("nm28", dict(push_trailer=False)),
     "l610-no-trailer": ("l610", dict(push_trailer=False)),
@@ -57,6 +58,9 @@ RUNS = {
     # bare OK for an empty read, ERROR: <n>, banner: every scenario goes through them
     "g510": EVERYTHING,
     "g24": EVERYTHING,  # and tight colons, spaced id lists
+    # +MIPSEND:<id>,<free> and +MIPPUSH:<st> (every send), space-separated id lists (the
+    # table at start, the many_sockets round)
+    "g24-old": ["echo_push", "echo_buffer", "peer_close_push", "many_sockets", "refused", "udp_push"],
     # no NETWRITE (every send), +IPREAD (buffer), 913 (closing what is gone), +IPOPEN unchanged
     "hm609": EVERYTHING,
     # pushed data with no CR LF after it: recognised from the first payload a line of the
@@ -166,5 +170,66 @@ def test_firmware_without_a_trailer_is_recognised_then_datagrams_work(emulator, 
         scenarios.echo_stream(m, servers["tcp"], mode="push", size=8192)
         assert any("without CR LF" in w for w in m.warnings), m.warnings
         scenarios.echo_udp(m, servers["udp"], mode="push", size=4096)
+    finally:
+        m.close()
+
+
+@pytest.mark.parametrize("refusals", [1, 3])
+@pytest.mark.parametrize("variant", ["g510", "g24"])
+def test_a_refused_dial_is_one_failure_and_a_later_attach_works(emulator, servers, variant, refusals):
+    """The network refuses the dial: `ERROR: 148` at once, `+MIPCALL: 0` 0.3 s later, and
+    the module refuses a dial until then. One refusal: attach() dials again after that line
+    and returns the address. Three: attach() raises naming the error, and the next attach()
+    works. Either way no late `+MIPCALL: 0` is taken for a lost bearer: the address stays
+    and a socket echoes a second later."""
+    dialect, settings = VARIANTS[variant]
+    emu = emulator(dialect, async_delay=0.3, **settings)
+    emu.refuse_dial(refusals)
+    m = _modem(emu, dialect)
+    try:
+        if refusals == 3:
+            with pytest.raises(OSError) as e:
+                m.attach(apn="cmnet")
+            assert "ERROR: 148" in str(e.value) and "3 tries" in str(e.value), str(e.value)
+        assert m.attach(apn="cmnet") == IP
+        time.sleep(1)
+        assert m.ip == IP
+        s = m.socket()
+        s.settimeout(5)
+        s.connect(("127.0.0.1", servers["tcp"]))
+        s.sendall(b"after a refused dial")
+        assert s.read(20) == b"after a refused dial"
+        s.close()
+    finally:
+        m.close()
+    sent = emu.transcript("<")
+    assert sent.count(b"AT+MIPCALL=1") == refusals + 1, sent
+    assert b"ERROR: 3" not in emu.transcript(">"), "a dial went out while the module was busy"
+
+
+@pytest.mark.parametrize("query", ["AT+MIPCLOSE?", "AT+MIPOPEN?"])
+def test_space_separated_id_lists_are_read_as_ids(emulator, servers, query):
+    """g24-old lists ids with spaces: `+MIPCLOSE:1 2` (in use) and `+MIPOPEN: 3 4 5 6` (free:
+    what the driver asks when AT+MIPCLOSE? gives no list). modem.open_sockets() names the two
+    sockets open, and they keep working."""
+    emu = emulator("l610", firmware="g24-old")
+    m = _modem(emu, "l610")
+    try:
+        m.attach(apn="cmnet")
+        socks = []
+        for _ in range(2):
+            s = m.socket()
+            s.settimeout(5)
+            s.connect(("127.0.0.1", servers["tcp"]))
+            socks.append(s)
+        if query == "AT+MIPOPEN?":
+            emu.fail_command("AT+MIPCLOSE?", "error")
+        emu.clear_transcript()
+        assert m.open_sockets() == sorted(s.id for s in socks)
+        assert query.encode() in emu.transcript("<")
+        for s in socks:
+            s.sendall(b"still open")
+            assert s.read(10) == b"still open"
+            s.close()
     finally:
         m.close()

@@ -25,6 +25,7 @@ MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 RUNTIMES = ["cpython", "micropython"]
 DIALECTS = names()
 MAKER_GBK = {"nm28": "域格".encode("gbk"), "l610": "广和通".encode("gbk")}
+WAIT = b"Wait...AT command ready"  # G5X0's boot banner (docs/real-modules.md)
 
 
 @pytest.fixture
@@ -114,6 +115,19 @@ def test_l610_acknowledgement_notice_mid_download_does_not_end_the_stream(hostil
     assert b"+MIPSTAT: 1,0,250" in mod.sent
 
 
+@pytest.mark.parametrize("fails", [1, 3])
+@pytest.mark.parametrize("error", [b"ERROR", b"ERROR: 148"])
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_l610_dial_error_then_late_mipcall_0(hostile, runtime, error, fails):
+    """AT+MIPCALL=1 answered by an error and, 0.2 s later, `+MIPCALL: 0` (G610): one failed
+    dial. The driver dials again only after that line; once the dials are spent attach()
+    raises, and a later attach() works. No late line is taken for a lost bearer."""
+    mod = hostile("l610")
+    hook = mod.on("AT+MIPCALL=1", [(0, b"\r\n" + error + b"\r\n"), (0.2, b"\r\n+MIPCALL: 0\r\n")], times=fails)
+    run(mod, runtime, "l610_dial_error", fails=fails)
+    assert hook.used == fails and len(mod.commands("AT+MIPCALL=1")) == fails + 1, mod.lines
+
+
 # ---------------------------------------------------------------- framing
 
 
@@ -132,7 +146,7 @@ def damaged(mod, sid, kind):
     if kind == "silence":
         return mod.frame(sid, 100, x), None
     assert kind == "banner"
-    return mod.frame(sid, 100, x[:30]) + b"\r\n" + BOOT[mod.dialect] + b"\r\n", lambda: mod.reboot(banner=False)
+    return mod.frame(sid, 100, x[:30]) + b"\r\n" + mod.banner + b"\r\n", lambda: mod.reboot(banner=False)
 
 
 def framing_peer(kind):
@@ -165,6 +179,28 @@ def test_a_reboot_inside_a_payload_is_noticed_and_recovered_from(hostile, runtim
     a new socket works. What its error says is the next test's."""
     mod = hostile(dialect, peer=framing_peer("banner"))
     run(mod, runtime, "framing", mode=mode, kind="banner", says_reboot=0)
+    assert len(mod.commands("ATE0")) == 2, "the module was not brought up again"
+
+
+@pytest.mark.parametrize("mode", ["push", "buffer"])
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_l610_wait_banner_inside_a_payload_is_a_reboot(hostile, runtime, mode):
+    """(d) with the G5X0 banner `Wait...AT command ready` (docs/real-modules.md): the same
+    reboot as `AT command ready`, not a framing error that leaves m.reboots at 0."""
+    mod = hostile("l610", banner=WAIT, peer=framing_peer("banner"))
+    run(mod, runtime, "framing", mode=mode, kind="banner", says_reboot=1)
+    assert len(mod.commands("ATE0")) == 2, "the module was not brought up again"
+
+
+@pytest.mark.parametrize("dialect,banner", [("nm28", BOOT["nm28"]), ("l610", BOOT["l610"]), ("l610", WAIT)])
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_reboot_between_lines_ends_the_command_in_flight(hostile, runtime, dialect, banner):
+    """The banner arrives while a command that takes every line as its answer (prefix "")
+    waits: the command ends at once saying the module rebooted, m.reboots is 1, and the
+    module is brought up again."""
+    mod = hostile(dialect, banner=banner)
+    mod.on("AT+X", [(0.05, mod.reboot)])
+    run(mod, runtime, "reboot_during_command")
     assert len(mod.commands("ATE0")) == 2, "the module was not brought up again"
 
 

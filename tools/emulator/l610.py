@@ -24,6 +24,7 @@ class L610(Module):
 
     def __init__(self, *a, **kw):
         self.iprfmt = 0  # kept across power-off [seed]
+        self.dial_refusals = 0  # the network refuses this many dials (Emulator.refuse_dial)
         super().__init__(*a, **kw)
         self.handlers.update(
             {
@@ -98,6 +99,12 @@ class L610(Module):
         if up and self.ip:
             raise CmdError(3)
         self._async()
+        if up and self.dial_refusals:
+            self.dial_refusals -= 1
+            self.later(self.cfg.async_delay, self._done, "+MIPCALL: 0")
+            if self.fw.dial_refused_by_error:
+                raise CmdError(148)
+            return self.ok()
         self.ok()
         if not up:
             for s in list(self.socks.values()):
@@ -239,7 +246,7 @@ class L610(Module):
         self.cond.notify_all()
         free = max(0, self.cfg.send_buffer - sock.tx_len)
         self.resp(self.fw.push_line(sock.id, 0, self._acked(sock)))
-        self.resp(self.fw.tag("+MIPSEND") + "%d,%d,%d" % (sock.id, 1 if sock.xoff else 0, free))
+        self.resp(self.fw.send_line(sock.id, 1 if sock.xoff else 0, free))
         self.ok()
         if not free and not sock.xoff:
             sock.xoff = True

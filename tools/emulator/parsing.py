@@ -11,6 +11,7 @@ CME_TEXT = {
     30: "no network service",
     50: "Incorrect parameters",
     100: "unknown",
+    148: "unspecified GPRS error",  # a dial the network refused
     913: "socket not open",  # hm609 firmware, AT+IPCLOSE [decision: the text]
 }
 

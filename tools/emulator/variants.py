@@ -42,6 +42,8 @@ class L610Manual(Forms):
 
     boot_urcs = ("AT command ready",)
     open_result_first = False  # AT+MIPOPEN: OK now, +MIPOPEN: <id>,<st> later
+    # a dial the network refuses (Emulator.refuse_dial): OK, later +MIPCALL: 0
+    dial_refused_by_error = False
     tight: Sequence[str] = ()  # tags written without the space after the colon
 
     def tag(self, name: str) -> str:
@@ -58,6 +60,9 @@ class L610Manual(Forms):
 
     def push_line(self, sid: int, st: int, acked: int) -> str:
         return self.tag("+MIPPUSH") + "%d,%d" % (sid, st)
+
+    def send_line(self, sid: int, st: int, free: int) -> str:
+        return self.tag("+MIPSEND") + "%d,%d,%d" % (sid, st, free)
 
     def close_line(self, sid: int, acked: int, ctype: int) -> str:
         return self.tag("+MIPCLOSE") + "%d,%d" % (sid, ctype)
@@ -76,6 +81,9 @@ class G510(L610Manual):
     name = "g510"
     boot_urcs = ("Wait...AT command ready",)  # G5X0
     open_result_first = True  # G610-A50: +MIPOPEN: <id>,1 then OK
+    # `ERROR: <n>` at once, `+MIPCALL: 0` shortly after, busy until then (G610's comment in
+    # DecodeRecvPPPStt; RTT and ONEOS pause before they redial)
+    dial_refused_by_error = True
 
     def call_result(self, ip: str) -> str:
         return "+MIPCALL: 1,%s" % ip  # RUST parser, RTT's read of AT+MIPCALL?
@@ -113,6 +121,21 @@ class G24(G510):
         return ", ".join([",".join(words[:3])] + words[3:])
 
 
+class G24Old(G24):
+    """The first G24 manuals' printed forms (2007, 2008, G24-L) on top of g24."""
+
+    name = "g24-old"
+
+    def id_list(self, ids) -> str:
+        return " ".join(str(i) for i in ids) if ids else "0"  # G24-L p.3-278, G24 p.3-395
+
+    def push_line(self, sid: int, st: int, acked: int) -> str:
+        return self.tag("+MIPPUSH") + "%d" % st  # G24 p.4-31: `+MIPPUSH:0`
+
+    def send_line(self, sid: int, st: int, free: int) -> str:
+        return self.tag("+MIPSEND") + "%d,%d" % (sid, free)  # G24 p.4-31: `+MIPSEND:1,1497`
+
+
 # ---------------------------------------------------------------- Yuge NM28 (+IP*)
 class NM28Manual(Forms):
     """docs/nm28.md."""
@@ -148,13 +171,13 @@ class HM609(NM28Manual):
 
 
 FIRMWARE: Dict[str, Dict[str, Type[Forms]]] = {
-    "l610": {c.name: c for c in (L610Manual, G510, G24)},
+    "l610": {c.name: c for c in (L610Manual, G510, G24, G24Old)},
     "nm28": {c.name: c for c in (NM28Manual, HM609)},
 }
 
 
 def describe() -> str:
-    """`l610: manual, g510, g24; nm28: manual, hm609`"""
+    """`l610: manual, g510, g24, g24-old; nm28: manual, hm609`"""
     return "; ".join("%s: %s" % (d, ", ".join(v)) for d, v in FIRMWARE.items())
 
 

@@ -19,6 +19,9 @@ CALL_RETRIES = 2
 _OPEN_MS = const(60000)
 _CLOSE_MS = const(60000)
 _HANGUP_MS = const(40000)
+# After a dial's ERROR, G510 firmware still reports `+MIPCALL: 0` and refuses a dial until
+# then; RTT and ONEOS pause before they redial [docs/real-modules.md, AT+MIPCALL]
+_CALL_SETTLE_MS = const(2000)
 # A close waits this long for the module (busy with an earlier async command, or slow to
 # report +MIPCLOSE); then the id stays in doubt and is reconciled later, so that connect()
 # returns within its timeout plus this bound [decision]
@@ -55,7 +58,9 @@ class L610(MipData):
     MAX_READ = 2048  # a whole 2048-byte datagram is one read
     MAX_DATAGRAM = 2048
     READ = b"AT+MIPREAD=%d,%d"
-    BOOT_URCS = (b"AT command ready",)
+    # G5X0 firmware prefixes the banner (docs/real-modules.md, boot banner): a table entry of
+    # its own, so that it also starts a line and is found inside damaged payload bytes
+    BOOT_URCS = (b"AT command ready", b"Wait...AT command ready")
     URC_PREFIXES = (
         b"+MIPOPEN:", b"+MIPCLOSE:", b"+MIPSTAT:", b"+MIPCALL:", b"+MIPREAD:",
         b"+MIPXOFF:", b"+MIPXON:", b"+MIPRTCP:", b"+MIPRUDP:", b"+MIPODM:",
@@ -230,6 +235,11 @@ class L610(MipData):
             if err is None and self.call not in (None, b"0"):
                 return text(self.call)
             answer = err or b"+MIPCALL: 0"
+            wait = min(_CALL_SETTLE_MS, clock.ticks_diff(deadline, clock.ticks_ms()))
+            if err is not None and wait > 0:
+                # the failed dial's own late `+MIPCALL: 0` must not be read as the next
+                # dial's result, nor (once one succeeded) as the bearer lost
+                yield Until(lambda: self.call is not None, wait)
         raise ATError(text(cmd), text(answer) + " (after %d tries)" % (1 + CALL_RETRIES))
 
     def detach(self):
@@ -309,10 +319,16 @@ class L610(MipData):
         if c.ok() and conf is not None:
             f = lead_ints(conf)
             p = lead_ints(push) if push is not None else [0, 0]
+            st = f[1] if len(f) >= 2 else -1
+            if len(f) == 2 and st > 1:  # G24 p.4-31 `+MIPSEND:1,1497`: <id>,<free>, no status
+                f.append(st)
+                st = 0
             if len(f) >= 3:
                 ctx.free = f[2]
-            # +MIPPUSH status 2 is "nothing left to send" [docs/real-modules.md]: not a failure
-            ok = len(f) >= 2 and f[1] in (0, 1) and len(p) >= 2 and p[1] in (0, 2)
+            # +MIPPUSH status 2 is "nothing left to send" [docs/real-modules.md]: not a
+            # failure; G24 p.4-31 prints the status alone (`+MIPPUSH:0`)
+            pst = p[1] if len(p) >= 2 else p[0] if p else -1
+            ok = st in (0, 1) and pst in (0, 2)
         answer = b"" if ok else b" ".join(c.lines + [c.result or b"no answer"])
         self.sent_with(link, c)
         if ok:

@@ -2,8 +2,9 @@
 
 
 def ints(text):
-    """b'1,0,2048' -> [1, 0, 2048]; a field that is not a number gives ValueError."""
-    return [int(f) for f in text.split(b",")]
+    """b'1,0,2048' -> [1, 0, 2048]; a field that is not a number gives ValueError. Old G24
+    firmware separates id lists by spaces (`+MIPOPEN: 1 2 3 4`), the L610 manual by both."""
+    return [int(f) for f in text.replace(b",", b" ").split()]
 
 
 def lead_ints(text):
