@@ -37,3 +37,27 @@ def test_demo_help_promises_no_echo_server_for_a_real_module():
     r = subprocess.run([sys.executable, "-m", "tools.demo", "--help"], capture_output=True, text=True, cwd=ROOT)
     echo_help = " ".join(r.stdout.split("  --echo", 1)[1].split("  --baud")[0].split())
     assert "default: a loopback one" not in echo_help and "--port" in echo_help, echo_help
+
+
+def test_manifest_freezes_every_board_file():
+    """manifest.py (for freezing) names every file of lib/atmodem a board imports: a new
+    module left out would be missing from a frozen firmware."""
+    calls = {}
+
+    def package(name, files=(), base_path=".", opt=None):
+        calls[name] = (sorted(files), base_path)
+
+    def metadata(**kw):
+        calls["metadata"] = kw
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "manifest.py")) as f:
+        exec(f.read(), {"package": package, "metadata": metadata})
+    files, base = calls["atmodem"]
+    lib = os.path.join(root, base, "atmodem")
+    want = sorted(os.path.relpath(os.path.join(d, f), lib).replace(os.sep, "/")
+                  for d, _, fs in os.walk(lib) for f in fs if f.endswith(".py"))
+    want = [f for f in want if f not in ("hal/pyserial_port.py", "errors_cpython.py", "hal/unix_port.py")]
+    assert files == want
+    with open(os.path.join(lib, "__init__.py")) as f:
+        assert '__version__ = "%s"' % calls["metadata"]["version"] in f.read()

@@ -1,0 +1,60 @@
+# Freezing atmodem into a MicroPython firmware (micropython-lib's convention): add
+#   include("<this directory>/manifest.py")
+# to the board's manifest and build the port. Frozen, the package's bytecode and strings
+# stay in flash instead of the heap. Left out: CPython's pyserial port and error classes and
+# the unix port's tty, which no board imports (host_tests/test_tools.py keeps this list
+# equal to lib/atmodem).
+metadata(description="TCP, UDP and TLS sockets through cellular modules' AT commands", version="0.1.0")
+
+package(
+    "atmodem",
+    files=(
+        "__init__.py",
+        "aio.py",
+        "aiosocket.py",
+        "at.py",
+        "bringup.py",
+        "checks.py",
+        "command.py",
+        "compat.py",
+        "datamode.py",
+        "datastream.py",
+        "dialects/__init__.py",
+        "dialects/base.py",
+        "dialects/doubt.py",
+        "dialects/l610.py",
+        "dialects/mip.py",
+        "dialects/nm28.py",
+        "dialects/parse.py",
+        "dialects/pending.py",
+        "dialects/shared_format.py",
+        "errors.py",
+        "events.py",
+        "flow.py",
+        "framing.py",
+        "hal/__init__.py",
+        "hal/adopt.py",
+        "hal/machine_uart.py",
+        "hal/pins.py",
+        "inbox.py",
+        "line.py",
+        "link.py",
+        "mode.py",
+        "modem.py",
+        "power.py",
+        "pump.py",
+        "reconnect.py",
+        "recovery.py",
+        "ring.py",
+        "runner.py",
+        "server.py",
+        "socket.py",
+        "socket_module.py",
+        "states.py",
+        "stream.py",
+        "table.py",
+        "texts.py",
+        "tls.py",
+    ),
+    base_path="lib",
+)
