@@ -7,7 +7,7 @@ from .flow import once, pause
 
 
 def registered(lines):
-    """Any +CGREG/+CEREG answer line at 1 (home) or 5 (roaming) [seed]."""
+    """Any +CGREG/+CEREG answer line at 1 (home) or 5 (roaming) [docs/README.md]."""
     for line in lines:
         try:
             if int(line.split(b",")[1]) in (1, 5):
@@ -18,7 +18,7 @@ def registered(lines):
 
 
 def sync(m, timeout_ms):
-    """AT until OK: the first command after power-on may be lost [seed]. No answer three
+    """AT until OK: the first command after power-on may be lost [docs/README.md]. No answer three
     times running may mean a data-mode session: the +++ escape once, then AT again."""
     clock = m.clock
     deadline = clock.ticks_add(clock.ticks_ms(), timeout_ms)
@@ -100,7 +100,7 @@ def attach(m, apn, user, password, timeout_ms, progress):
         yield
 
     def either(c):
-        # CGREG or, on LTE, CEREG: one of them at 1 or 5 is enough [seed]
+        # CGREG or, on LTE, CEREG: one of them at 1 or 5 is enough [docs/README.md]
         if registered(c.lines):
             return True
         c2 = yield Command(b"AT+CEREG?", prefix=b"+CEREG:", check=False)

@@ -10,8 +10,8 @@ class Policy:
         self.retries = retries  # AT sync attempts before the next rung
         self.sync_s = sync_s
         self.register_s = register_s  # after CFUN=1 or a power-on
-        self.power_cycle_min_s = power_cycle_min_s  # [seed: >= 300 s between power cuts]
-        self.backoff_after = backoff_after  # [seed: longer after 5 in a row]
+        self.power_cycle_min_s = power_cycle_min_s  # [docs/README.md: >= 300 s between power cuts]
+        self.backoff_after = backoff_after  # [docs/README.md: longer after 5 in a row]
         self.backoff_factor = backoff_factor
         self.max_interval_s = max_interval_s
         self.wait = wait  # wait for the next allowed power cut (else raise at once)

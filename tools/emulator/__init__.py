@@ -1,4 +1,4 @@
-"""Virtual Yuge NM28 and Fibocom L610 modules on a pseudo-terminal (see SPEC.md)."""
+"""Virtual Yuge NM28 and Fibocom L610 modules on a pseudo-terminal (docs/nm28.md, docs/l610.md)."""
 from .emulator import DIALECTS, Emulator
 from .variants import FIRMWARE
 

@@ -1,5 +1,5 @@
 """Fibocom L610: the +MIP* command set, receive formats, flow control, transparent
-mode (SPEC.md, L610 section)."""
+mode (docs/l610.md)."""
 from __future__ import annotations
 
 import binascii
@@ -23,7 +23,7 @@ class L610(Module):
     DIALECT = "l610"  # answer forms: self.fw, variants.L610Manual and its variants
 
     def __init__(self, *a, **kw):
-        self.iprfmt = 0  # kept across power-off [seed]
+        self.iprfmt = 0  # kept across power-off [docs/l610.md]
         self.dial_refusals = 0  # the network refuses this many dials (Emulator.refuse_dial)
         super().__init__(*a, **kw)
         self.handlers.update(
@@ -239,7 +239,7 @@ class L610(Module):
         if sock.dead or not data:
             return self.error(3)
         sock.queue(data)
-        # Report the buffer as the network leaves it a moment later (2048 when idle [seed]).
+        # Report the buffer as the network leaves it a moment later (2048 when idle [docs/l610.md]).
         self.responding = True
         self.cond.wait_for(lambda: sock.tx_len == 0 or sock.dead or sock.hold, 0.05)
         self.responding = False

@@ -1,4 +1,4 @@
-"""Yuge NM28: the +IP* command set, SSL contexts, listeners (SPEC.md, NM28 section)."""
+"""Yuge NM28: the +IP* command set, SSL contexts, listeners (docs/nm28.md)."""
 from __future__ import annotations
 
 import binascii
@@ -80,7 +80,7 @@ class NM28(Module):
 
     # ---------------------------------------------------------------- bearer
     def bearer_ip(self) -> Optional[str]:
-        """The LTE default bearer comes with registration (SPEC.md, NM28 data bearer)
+        """The LTE default bearer comes with registration (docs/nm28.md, data bearer)
         unless the host dropped it."""
         if self.ip is None and not self.bearer_dropped and self.reg_stat() in (1, 5):
             self.ip = self.cfg.local_ip

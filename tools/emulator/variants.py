@@ -114,7 +114,7 @@ class G24(G510):
     tight = ("+MIPSEND", "+MIPPUSH", "+MIPCLOSE", "+MIPSTAT")  # G24 p.4-31
 
     def id_list(self, ids) -> str:
-        """As in the seed's log, `2,3,4, 5, 6`: a space after every comma past the second."""
+        """As in the manual's log, `2,3,4, 5, 6`: a space after every comma past the second."""
         if not ids:
             return "0"
         words = [str(i) for i in ids]
