@@ -47,6 +47,44 @@ def board_output(pico: Pico, dialect: str, call: str, port: int, baud: int = BAU
             return pico.repl.exec("import mcu_bench\nmcu_bench.%s" % call % port, timeout=600)
 
 
+def idle_rows(pico: Pico, seconds: int = 10, dialects=DIALECTS) -> List[Tuple[str, str, str, float]]:
+    """mcu_bench.idle for each module, blocking and asyncio, without and with a URC every
+    second (a registration report, which every module sends)."""
+    import threading
+
+    out = []
+    for dialect in dialects:
+        for how in ("blocking", "asyncio"):
+            for urcs in (False, True):
+                with loopback.echo_server() as echo, Emulator(dialect, baud=BAUD, serve=("127.0.0.1", 0),
+                                                             async_delay=0.005, guard_time=0.2) as emu:
+                    addr = emu.serve_address
+                    assert addr is not None
+                    stop = threading.Event()
+
+                    def talk(chunk: bytes) -> None:
+                        if urcs and b"ready" in chunk and not stop.is_set():
+                            threading.Thread(target=_urc_every_second, args=(emu, stop), daemon=True).start()
+
+                    pico.repl.soft_reset()
+                    try:
+                        with pico.wire(1, (addr[0], addr[1])):
+                            text = pico.repl.exec("import mcu_bench\nmcu_bench.idle(%r, %d, %d, %r, %d)"
+                                                  % (dialect, echo.port, BAUD, how, seconds), 120 + 4 * seconds, talk)
+                    finally:
+                        stop.set()
+                share = float([ln.split() for ln in text.splitlines() if ln.startswith("RESULT")][0][3])
+                row = (dialect, how, "a URC every second" if urcs else "nothing arriving", share)
+                print("%-6s idle %-9s %-19s %8.2f%% of the CPU" % (row[0], row[1], row[2], share * 100), flush=True)
+                out.append(row)
+    return out
+
+
+def _urc_every_second(emu: Emulator, stop) -> None:
+    while not stop.wait(1.0):
+        emu.inject(b"\r\n+CGREG: 1\r\n")
+
+
 def import_ms(pico: Pico) -> float:
     pico.repl.soft_reset()
     out = pico.repl.exec("import time\nt = time.ticks_us()\nimport atmodem\nprint(time.ticks_diff(time.ticks_us(), t))")
@@ -109,6 +147,7 @@ def mcu_costs(size_kib: int = 64, pico: Optional[Pico] = None) -> None:
     board = Pico(image=image()).start() if pico is None else pico
     try:
         rows(size, board)
+        idle_rows(board)
         free: Dict[str, int] = {}
         for dialect in DIALECTS:
             with loopback.echo_server() as echo:

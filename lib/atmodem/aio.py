@@ -24,10 +24,10 @@ from .compat import MICROPYTHON, cold, const
 from .errors import ATTimeout, text
 from .flow import Until, _never, once
 from .aiosocket import AsyncSocket, StreamReader, StreamWriter
-from .runner import RunnerBase, wait_s
+from .runner import IDLE_MS, RunnerBase, wait_s
 from .states import SOCK_STREAM
 
-_TICK_MS = const(100)  # waiters re-check their deadlines at least this often
+_TICK_MS = const(100)  # a full socket's reader, or a pause, looks again this often
 _SPILL_MS = const(1000)  # a full socket nobody drains, in front of what a task waits for
 
 
@@ -94,6 +94,9 @@ class AsyncModem(RunnerBase):
         self.lock = asyncio.Lock()  # commands in the order tasks asked
         self.port = _PortWaiter(modem.uart)
         self.running = True
+        # when the reader looks at the line next: a waiter whose deadline (or whose
+        # command's) comes sooner keeps its own time, so an idle reader sleeps up to IDLE_MS
+        self.wake_at = modem.clock.ticks_ms()
         modem.runner = self
         self.task = asyncio.create_task(self._reader())
 
@@ -115,6 +118,7 @@ class AsyncModem(RunnerBase):
             while self.running and not m.closed:
                 if line.blocked():
                     # a socket is full: its reader makes room (or a waiter gives up)
+                    self._sleeps(_TICK_MS)
                     await _wait_for_ms(self.room.wait(), _TICK_MS)
                     self.service()
                 else:
@@ -130,10 +134,16 @@ class AsyncModem(RunnerBase):
     async def _quiet(self):
         """Nothing to read: wait for input, but no longer than a data-mode tail may stay
         undecided, a payload's framing waits or a command has to live."""
-        if await self.port.wait(self.wait_ms(_TICK_MS)):
+        wait = self.wait_ms(IDLE_MS)
+        self._sleeps(wait)
+        if await self.port.wait(wait):
             self.service()
         else:
             self.quiet()
+
+    def _sleeps(self, ms):
+        clock = self.m.clock
+        self.wake_at = clock.ticks_add(clock.ticks_ms(), ms)
 
     def kick(self):
         """A socket was read: held input may fit now, and the pump may read again."""
@@ -210,7 +220,18 @@ class AsyncModem(RunnerBase):
                     blocked_since = None
             else:
                 blocked_since = None
-            await self.changed.wait()
+            soon = deadline
+            c = m.line.cmd
+            if c is not None and (soon is None or clock.ticks_diff(c.deadline, soon) < 0):
+                soon = c.deadline
+            if soon is None or clock.ticks_diff(soon, self.wake_at) >= 0:
+                await self.changed.wait()  # the reader pulses before that (no task per wait)
+            elif not await _wait_for_ms(self.changed.wait(), max(1, clock.ticks_diff(soon, clock.ticks_ms()))):
+                # due before the reader looks again: read what came, then a command past
+                # its deadline has no answer coming (as the reader's quiet() would decide)
+                self.service()
+                if m.line.expire() is not None:
+                    self.service()
         return True
 
     # ---------------------------------------------------------------- the modem, async

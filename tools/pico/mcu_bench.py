@@ -127,6 +127,49 @@ def footprint(dialect, port, baud, sockets=4):
     m.close()
 
 
+def idle(dialect, port, baud, how, seconds):
+    """The CPU an attached modem with four default-mode sockets costs while nothing arrives:
+    seconds of a recv that waits, blocking (with a timeout) or in an asyncio task. `ready`
+    tells the host when the wait starts (it may send URCs meanwhile)."""
+    m = modem(dialect, baud)
+    socks = [open_socket(m, "default", port) for _ in range(4)]
+    gc.collect()
+    if how == "blocking":
+        s = socks[0]
+        s.settimeout(seconds)
+        print("ready")
+        b0, t0 = busy_us(), time.ticks_us()
+        try:
+            s.recv(100)
+        except OSError:
+            pass
+    else:
+        import asyncio
+        from atmodem import aio
+        from atmodem.aiosocket import AsyncSocket
+
+        am = aio.start(m)
+        a = AsyncSocket(am, socks[0])
+
+        async def wait():
+            try:
+                await asyncio.wait_for(a.recv(100), seconds)
+            except asyncio.TimeoutError:
+                pass
+
+        print("ready")
+        b0, t0 = busy_us(), time.ticks_us()
+        asyncio.run(wait())
+    busy = (busy_us() - b0) & MASK
+    elapsed = time.ticks_diff(time.ticks_us(), t0)
+    print("RESULT idle %s %.4f %d" % (how, busy / elapsed, elapsed))
+    if how != "blocking":
+        am.stop()
+    for s in socks:
+        s.close()
+    m.close()
+
+
 def firmware_floor(baud, nbytes):
     """What the firmware costs before any driver code, per KiB received: machine.UART's RX
     interrupt while the CPU is busy, the same while it sleeps (each interrupt wakes the core
