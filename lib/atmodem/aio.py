@@ -123,8 +123,9 @@ class AsyncModem(RunnerBase):
                     self.service()
                 else:
                     gather = line.batch_ms()
-                    if gather:
+                    while gather:
                         await _sleep_ms(gather)
+                        gather = line.batch_ms()
                     if not self.service():
                         await self._quiet()
                 self._pulse(self.changed)

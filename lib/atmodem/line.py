@@ -1,10 +1,13 @@
 """The UART end of the modem, shared by both runners: the port, the engine it feeds, input
 held back while a socket has no room for it, the command in flight (its payload written at
 the prompt, its deadline), and when the last written byte will have left the wire."""
+from .compat import const
 from .errors import ATTimeout, text
 
 TX_BUFFERED = 16384  # bytes a UART path can still hold after write() returned (tty, USB bridge)
 BATCH = 2048  # bytes of a payload worth waiting for before reading (see batch_ms)
+_STREAM_GATHER_MS = const(10)  # the most data mode waits to gather a read [decision]
+_STREAM_STEP_MS = const(2)
 
 
 class Line:
@@ -21,6 +24,8 @@ class Line:
         self.bps = getattr(port, "baudrate", 0)
         self.cmd = None  # the command in flight (also engine.pending)
         self._pending = getattr(port, "pending", None)  # bound once: no allocation per call
+        self._seen = -1  # data mode's gathering (batch_ms): what had arrived at the last look
+        self._gathered = 0
         self.timeouts = 0
         # A payload complete with its trailer waits this long for the next byte to confirm
         # it (30 characters of line time, at least 2 ms); one still arriving fails after
@@ -163,14 +168,28 @@ class Line:
         pending = self._pending
         if pending is None:
             return 0
-        need = self.engine.need()  # only a payload says how much is on its way (data mode
-        if not need:  # does not: a short reply there must not wait for more)
+        e = self.engine
+        need = e.need()  # a payload says how much is on its way
+        d = e.data
+        stream = not need and d is not None and d.target is not None
+        if not need and not stream:
             return 0
-        want = min(need, BATCH, len(self.buf) - self.end)
+        want = min(need or BATCH, BATCH, len(self.buf) - self.end)
         have = pending()
         bps = self.bps
-        if have >= want or not bps:
+        if have >= want or not bps or (stream and not have):
             return 0
+        if stream:
+            # data mode says nothing of what is on its way: while bytes keep coming, the
+            # read waits for more in short steps (a read per few bytes kept the CPU busy);
+            # a reply that stopped coming waits one step
+            if have == self._seen or self._gathered >= _STREAM_GATHER_MS:
+                self._seen = -1
+                self._gathered = 0
+                return 0
+            self._seen = have
+            self._gathered += _STREAM_STEP_MS
+            return _STREAM_STEP_MS
         # A millisecond early: a sleep overshoots, and the end of a read's answer is what
         # the next command waits for.
         ms = (want - have) * 10000 // bps - 1

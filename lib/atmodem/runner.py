@@ -172,8 +172,12 @@ class Runner(RunnerBase):
         line = m.line
         if timeout_ms > 0:
             gather = line.batch_ms()
-            if gather:
-                m.clock.sleep_ms(min(gather, timeout_ms))
+            while gather and timeout_ms > 0:
+                gather = min(gather, timeout_ms)
+                m.clock.sleep_ms(gather)
+                timeout_ms -= gather
+                gather = line.batch_ms()
+            timeout_ms = timeout_ms if timeout_ms > 0 else 1
         if self.service():
             return True
         if timeout_ms <= 0 or line.blocked():

@@ -144,10 +144,11 @@ class Emulator:
     def refuse_dial(self, count: int = 1) -> None:
         """The network refuses the next count dials (a wrong APN, a rejected PDP context):
         each answered in the firmware's form (variants.py, dial_refused_by_error)."""
-        if not hasattr(self.mod, "dial_refusals"):
+        mod = self.mod
+        if not hasattr(mod, "dial_refusals"):
             raise NotImplementedError("only the l610 emulator refuses dials")
-        with self.mod.lock:
-            self.mod.dial_refusals = count
+        with mod.lock:
+            setattr(mod, "dial_refusals", count)
 
     def clear_faults(self) -> None:
         with self.mod.lock:

@@ -37,6 +37,13 @@ def open_socket(m, mode, port):
     return s
 
 
+def arrived(m, s):
+    """Bytes received and not yet read by the program: the UART's, the line buffer's, the
+    socket's."""
+    line = m.line
+    return (m.uart.pending() or 0) + line.end - line.off + len(s.link.inbox.ring)
+
+
 class Meter:
     """Collector off and heap counted first (both take milliseconds: bytes arriving then would
     count as received in no time), then start() the clock."""
@@ -57,7 +64,9 @@ class Meter:
         self.b0 = busy_us()
         self.t0 = time.ticks_us()
 
-    def result(self, nbytes, baud, mode):
+    def result(self, nbytes, baud, mode, early=0):
+        """early: bytes that had arrived before the clock started (in the UART, the line
+        buffer or the socket): the line rate counts only what crossed the wire since."""
         t1 = time.ticks_us()
         b1 = busy_us()
         a1 = gc.mem_alloc()
@@ -65,7 +74,7 @@ class Meter:
         elapsed = time.ticks_diff(t1, self.t0)
         busy = (b1 - self.b0) & MASK
         kib = nbytes / 1024
-        line = nbytes * 10 * 1000000 / baud  # us the bytes take on the wire, 8N1
+        line = (nbytes - early) * 10 * 1000000 / baud  # us the bytes take on the wire, 8N1
         print("RESULT %s %d %.0f %.3f %.0f %.3f %d" % (
             mode, nbytes, busy / kib, busy / elapsed, (a1 - self.a0) / kib, line / elapsed,
             (stalls() - self.s0) & MASK))
@@ -86,13 +95,14 @@ def download(dialect, mode, port, size, baud, profile=None):
         mcu_profile.install(heap=profile == "heap")
     meter.mark_heap()
     meter.start()
+    early = arrived(m, s)
     first = got
     while got < size:
         n = s.recv_into(buf)
         if not n:
             break
         got += n
-    meter.result(got - first, baud, s.mode)
+    meter.result(got - first, baud, s.mode, early)
     if profile:
         mcu_profile.report((got - first) / 1024)
         return  # closing through the wrappers could exceed the stack: the caller resets
