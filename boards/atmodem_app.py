@@ -34,14 +34,28 @@ def open_uart(config):
     return atmodem.hal.open_serial(config.UART_ID, config.BAUD, **kw)
 
 
+def answer_time(modem):
+    """Seconds a running module may take to answer modem.start(): the bound after which
+    silence means it is off. lib/atmodem/bringup.py sync() sends AT three times, 500 ms
+    each; silence then may be a data-mode session the previous program left behind (the
+    board was reset, the module was not), so it escapes blind (datamode.blind_escape):
+    guard + 20 ms of silence, +++, up to 2 * guard + 1 s for the OK, 100 ms to clear the
+    line when none came; then AT again, 500 ms. With the default guard (Modem(guard_ms=1000),
+    the manuals' 1 s) that is 1.5 + 1.02 + 3 + 0.1 + 0.5 = 6.12 s; a module in a data
+    session answers after about 3.5 s of it."""
+    guard = modem.guard_ms / 1000
+    return 3 * 0.5 + (guard + 0.02) + (2 * guard + 1) + 0.1 + 0.5
+
+
 def switch_on(modem):
-    """The module may be on already (the board was reset, not the module): a key press
-    would then switch it off on many modules, so ask first and press only when nothing
-    answers. Returns the model."""
+    """The module may be on already (the board was reset, not the module), even in a data
+    session: a key press would then switch it off on many modules, so ask first, for as
+    long as start() needs to get a running module out of a data session, and press only
+    when nothing answered in that time. Returns the model."""
     try:
-        return modem.start(timeout=2)
+        return modem.start(timeout=answer_time(modem))
     except atmodem.ModemError as err:
-        if err.errno != 110:  # ETIMEDOUT: nothing answered AT
+        if err.errno != 110:  # ETIMEDOUT: nothing answered AT, nor the +++ escape
             raise
     print("module: no answer to AT, pressing the power key")
     modem.power_on()  # key pulse, then AT until the module answers (its boot URCs pass by)

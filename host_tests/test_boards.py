@@ -88,13 +88,30 @@ class Wiring:
         self.listener.close()
 
 
-@pytest.mark.parametrize("board,dialect,start_off,flow", [
-    ("esp32_devkitc", "nm28", True, False),
-    ("rpi_pico", "l610", True, False),
-    ("esp32_devkitc", "l610", False, True),
-    ("rpi_pico", "nm28", False, True),
+def leave_in_a_data_session(emu, port: int) -> None:
+    """A program that ran before the board reset: a transparent socket, never closed."""
+    import atmodem
+
+    uart = atmodem.hal.open_serial(emu.path)
+    m = atmodem.Modem(uart)
+    m.attach(apn="cmnet")
+    s = m.socket(atmodem.SOCK_STREAM, mode="transparent")
+    s.settimeout(10)
+    s.connect(("127.0.0.1", port))
+    s.sendall(b"left behind\n")
+    uart.close()  # the board resets: no close(), no +++
+    assert emu.mod.data_sock is not None  # the module is still in data mode
+
+
+@pytest.mark.parametrize("board,dialect,start_off,flow,data_session", [
+    ("esp32_devkitc", "nm28", True, False, False),
+    ("rpi_pico", "l610", True, False, False),
+    ("esp32_devkitc", "l610", False, True, False),
+    ("rpi_pico", "nm28", False, True, False),
+    ("esp32_devkitc", "nm28", False, False, True),
+    ("rpi_pico", "l610", False, False, True),
 ])
-def test_board_example_runs_unmodified(tmp_path, emulator, board, dialect, start_off, flow):
+def test_board_example_runs_unmodified(tmp_path, emulator, board, dialect, start_off, flow, data_session):
     app = tmp_path / "app"
     app.mkdir()
     for name in ("main.py", "config.py"):
@@ -110,6 +127,8 @@ def test_board_example_runs_unmodified(tmp_path, emulator, board, dialect, start
         (app / "machine.py").write_text(RECORDING_MACHINE)
     try:
         with loopback.echo_server() as srv:
+            if data_session:
+                leave_in_a_data_session(emu, srv.port)
             (app / "site_config.py").write_text("HOST = 'localhost'\nPORT = %d\nFLOW = %r\n" % (srv.port, flow))
             env = {
                 "MICROPYPATH": ":".join([str(app), os.path.join(ROOT, "lib"), FAKE_MACHINE, ".frozen"]),
@@ -126,7 +145,32 @@ def test_board_example_runs_unmodified(tmp_path, emulator, board, dialect, start
     if start_off:
         assert "pressing the power key" in r.stdout, out
         assert len(wiring.presses) == 1 and Wiring.KEY_ON_S <= wiring.presses[0] < Wiring.KEY_OFF_S, wiring.presses
-    else:  # on already: a key press could have switched it off
+    else:  # on already, even in a data session: a key press could have switched it off
         assert "power key" not in r.stdout and wiring.presses == [], out
+    if dialect == "l610" and not data_session:  # README, Quick start on a board, step 4
+        with open(os.path.join(ROOT, "README.md")) as f:
+            readme = f.read()
+        block = readme[readme.index("Expected output (an L610"):]
+        block = block[block.index("```\n") + 4:]
+        expected = [ln.strip() for ln in block[:block.index("```")].strip().split("\n")]
+        printed = [ln.strip() for ln in r.stdout.strip().split("\n") if "power key" not in ln and "UART(" not in ln]
+        assert printed == expected, (r.stdout, expected)  # the README says where the key line comes
+    if data_session:  # the app escaped the session and closed the socket left behind
+        assert emu.mod.data_sock is None and b"+++" in emu.transcript("<"), out
     if flow:
         assert "UART(%d, flow=3, rts=Pin(%d), cts=Pin(%d))" % (config["UART_ID"], config["RTS"], config["CTS"]) in r.stdout, out
+
+
+def test_esp32_config_avoids_strapping_flash_psram_and_input_only_pins():
+    """ESP32 (WROOM-32 on a DevKitC, or WROVER): GPIO0, 2, 5, 12, 15 are strapping pins read
+    at reset (GPIO5 is pulled up: through an NPN it would hold the module in reset or press
+    its key on every board reset); GPIO6-11 are the flash; GPIO16/17 are the PSRAM on WROVER
+    modules; GPIO34-39 are inputs only; GPIO1/3 are the USB serial (REPL)."""
+    config = runpy.run_path(os.path.join(ROOT, "boards", "esp32_devkitc", "config.py"))
+    strapping, flash, psram, console = {0, 2, 5, 12, 15}, set(range(6, 12)), {16, 17}, {1, 3}
+    used = {name: config[name] for name in ("TX", "RX", "RTS", "CTS", "POWER_KEY", "RESET")}
+    for name, pin in used.items():
+        assert pin not in strapping | flash | psram | console, (name, pin)
+        if name != "RX" and name != "CTS":
+            assert pin < 34, (name, pin)  # an output
+    assert len(set(used.values())) == len(used), used

@@ -261,3 +261,41 @@ def test_decoder_prompts_only_for_a_pending_send():
     d.send_pending = ">"
     assert d.feed(b"\r\n>") == [("prompt", b">", "")]
     assert d.send_pending == "" and not d.data_mode
+
+
+@pytest.mark.parametrize("dialect", ["nm28", "l610"])
+def test_ctrl_c_at_the_payload_prompt_ends_the_send_before_the_next_command(terminal, emulator, echo_server, dialect):
+    """Neither module documents a way to cancel a send prompt: it waits for exactly <len>
+    bytes. Ctrl-C sends the bytes still owed (NULs), says so and waits for the module's
+    answer, so the next command is a command again, not socket data."""
+    import signal
+
+    emu = emulator(dialect)
+    emu.wait_idle()
+    t = terminal("--port", emu.path)
+    if dialect == "nm28":
+        t.command('AT+IPOPEN=1,"TCP","127.0.0.1",%d,0,0' % echo_server.port, r"! \+IPOPEN: 1,0")
+        t.command("AT+IPSEND=1,5", r"CONNECT   \(send prompt")
+        done = r"< SEND SUCCESS\n  < OK"
+    else:
+        t.command('AT+MIPCALL=1,"cmnet"', r"! \+MIPCALL: ")
+        t.command('AT+MIPOPEN=1,,"127.0.0.1",%d,0' % echo_server.port, r"! \+MIPOPEN: 1,1")
+        t.command("AT+MIPSEND=1,5", r"< >   \(send prompt")
+        done = r"< \+MIPSEND: 1,0,\d+(\n.*)*\n  < OK"
+    t.expect(r"payload, 5 bytes as text> ")
+    # Ctrl-C. A signal that lands after readline drew the prompt but before it waits for a
+    # key is noticed only at the next interruption (CPython's readline loop): send another
+    # then. Pending signals raise one KeyboardInterrupt.
+    for attempt in range(10):
+        t.proc.send_signal(signal.SIGINT)
+        try:
+            t.expect(r"sending the 5 bytes the module still waits for as NUL", timeout=1 if attempt < 9 else 10)
+            break
+        except AssertionError:
+            if attempt == 9:
+                raise
+    t.expect(done)
+    t.command("AT", r"< OK")
+    sent = received(emu)
+    assert b"\x00" * 5 + b"AT\r" in sent, sent
+    assert t.proc.poll() is None

@@ -39,37 +39,87 @@ def compiles_under_micropython(code: str) -> str:
     return r.stdout.strip() + r.stderr
 
 
-@pytest.mark.parametrize("board,arch,mpy", [
-    ("esp32_devkitc", "xtensawin", True), ("rpi_pico", "armv6m", True), ("rpi_pico", "armv6m", False),
+def deploy(argv: list, monkeypatch, capsys, dry: bool) -> tuple:
+    """tools.deploy.main(argv) in this process: (output, the command it ran or None). A dry
+    run may start no process at all (not mpremote, not mpy-cross)."""
+    from tools import build_mpy, deploy as dep
+
+    ran = []
+
+    def refuse(*args, **kw):
+        raise AssertionError("a dry run started a process: %r" % (args,))
+
+    with monkeypatch.context() as mp:
+        if dry:
+            for name in ("run", "call", "Popen"):
+                mp.setattr(subprocess, name, refuse)
+            mp.setattr(build_mpy, "build", refuse)
+        else:
+            mp.setattr(dep.subprocess, "call", lambda cmd: ran.append(cmd) or 0)
+        assert dep.main(argv) == 0
+    return capsys.readouterr().out, (ran[0] if ran else None)
+
+
+def board_files(ext: str) -> set:
+    """What belongs on a board: every module but the CPython and unix ports."""
+    from tools import build_mpy
+
+    return {rel[:-3] + ext for rel in build_mpy.sources() if not any(rel.endswith(s) for s in build_mpy.BOARD_SKIP)}
+
+
+@pytest.mark.parametrize("board,arch,mpy,dry", [
+    ("esp32_devkitc", "xtensawin", True, False), ("rpi_pico", "armv6m", True, False),
+    ("rpi_pico", "armv6m", False, True), ("esp32_devkitc", "xtensawin", False, False),
 ])
-def test_dry_run_prints_a_command_that_can_be_pasted(monkeypatch, board, arch, mpy):
-    r = subprocess.run([sys.executable, "-m", "tools.deploy", "--board", board, "--port", "/dev/ttyX", "--dry-run"]
-                       + (["--mpy"] if mpy else []), capture_output=True, text=True, timeout=120, cwd=ROOT)
-    assert r.returncode == 0, r.stdout + r.stderr
-    lines = r.stdout.strip().split("\n")
+def test_deploy_copies_the_board_files_in_a_command_that_can_be_pasted(monkeypatch, capsys, board, arch, mpy, dry):
+    argv = ["--board", board, "--port", "/dev/ttyX"] + (["--mpy"] if mpy else []) + (["--dry-run"] if dry else [])
+    out, ran = deploy(argv, monkeypatch, capsys, dry)
+    lines = out.strip().split("\n")
     if mpy:
         assert "compiled for %s" % arch in lines[0]
-    argv = shlex.split(lines[-1])  # as the shell splits the pasted line
+    line = [ln for ln in lines if ln.startswith(("mpremote", "/"))][0]
+    argv = shlex.split(line)  # as the shell splits the pasted line
+    if ran is not None:
+        assert ran == argv
     assert os.path.basename(argv[0]) == "mpremote"
+    assert "mpremote connect /dev/ttyX repl" in out  # how to see the example's output
     steps = mpremote_steps(argv[1:], monkeypatch)
-    assert [s[0] for s in steps] == ["connect", "exec", "fs", "fs", "fs", "fs", "exec"], steps
-    assert steps[0][1].device == ["/dev/ttyX"]
+    assert steps[0][0] == "connect" and steps[0][1].device == ["/dev/ttyX"]
+    assert steps[1][0] == "exec" and steps[-1][0] == "exec", steps
+    assert "machine.reset()" in steps[-1][1].expr[0]
     for name, args in steps:
         if name == "exec":
             assert compiles_under_micropython(args.expr[0]) == "compiled", args.expr[0]
-    copied = {}
-    for name, args in steps:
-        if name == "fs":
-            assert args.command == ["cp"]
-            src, dest = args.path
-            assert os.path.exists(src) and dest.startswith(":/"), (src, dest)
-            copied[dest] = src
-    assert set(copied) == {":/lib/", ":/atmodem_app.py", ":/config.py", ":/main.py"}
-    package = copied[":/lib/"]
+    dirs = set()
+    copied = set()
+    apps = {}
+    for name, args in steps[2:-1]:
+        assert name == "fs" and args.command == ["cp"], (name, args)
+        *srcs, dest = args.path
+        assert dest.startswith(":/"), dest
+        for src in srcs:
+            assert os.path.isfile(src), src
+            if dest.startswith(":/lib/atmodem"):
+                assert dest.endswith("/")
+                dirs.add(dest)
+                copied.add(dest[len(":/lib/atmodem/"):] + os.path.basename(src))
+            else:
+                apps[dest] = src
+    assert set(apps) == {":/atmodem_app.py", ":/config.py", ":/main.py"}
+    assert dirs == {":/lib/atmodem/", ":/lib/atmodem/hal/", ":/lib/atmodem/dialects/"}
     ext = ".mpy" if mpy else ".py"
-    for rel in ("__init__", "modem", "hal/__init__", "hal/machine_uart", "hal/pins"):
-        assert os.path.isfile(os.path.join(package, rel + ext)), rel
-    assert "machine.reset()" in steps[-1][1].expr[0]
+    assert copied == {f.replace("atmodem/", "", 1) for f in board_files(ext)}
+    for never in ("hal/pyserial_port", "errors_cpython", "hal/unix_port"):
+        assert never + ext not in copied
+    made = steps[1][1].expr[0]
+    for d in dirs:  # the exec makes the folders cp copies into
+        assert repr(d[1:].rstrip("/")) in made or '"%s"' % d[1:].rstrip("/") in made, (d, made)
+
+
+def test_dry_run_with_mpy_compiles_nothing_and_says_what_it_would(monkeypatch, capsys):
+    out, ran = deploy(["--board", "rpi_pico", "--mpy", "--dry-run"], monkeypatch, capsys, dry=True)
+    assert ran is None
+    assert "would compile" in out and "armv6m" in out and "mpremote" in out, out
 
 
 class BoardFiles:

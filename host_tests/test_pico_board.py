@@ -9,6 +9,7 @@ import os
 import pytest
 
 from host_tests.pico_helpers import emulator_for
+from host_tests.test_boards import leave_in_a_data_session
 from tools import loopback
 from tools.pico import Pico, flash
 from atmodem.dialects import names
@@ -25,12 +26,16 @@ def board_files(site_config: bytes) -> dict:
     return files
 
 
-@pytest.mark.parametrize("dialect", names())
-def test_pico_board_example_as_flashed(dialect):
+@pytest.mark.parametrize("dialect,data_session", [(d, False) for d in names()] + [(d, True) for d in names()])
+def test_pico_board_example_as_flashed(dialect, data_session):
+    """data_session: the module is still in the transparent session of a program that ran
+    before the board reset; the example must escape it, not press the power key."""
     with loopback.echo_server() as srv:
         image = flash.image(board_files(b"HOST = 'localhost'\nPORT = %d\n" % srv.port))
         emu = emulator_for(dialect, baud=115200)
         try:
+            if data_session:  # on the pseudo-terminal, before the Pico takes the line over TCP
+                leave_in_a_data_session(emu, srv.port)
             addr = emu.serve_address
             assert addr is not None
             with Pico(image=image, uart0="connect:%s:%d" % addr[:2]) as pico:
@@ -40,3 +45,5 @@ def test_pico_board_example_as_flashed(dialect):
     assert "module: " in out and dialect.upper() in out, out
     assert "echo: b'hello from atmodem\\n'" in out, out
     assert "Traceback" not in out, out
+    if data_session:
+        assert "power key" not in out and emu.mod.data_sock is None, out

@@ -88,7 +88,8 @@ HELP = """local commands (never sent to the module):
   :quit          leave (also `quit`, `exit`, Ctrl-D)
 anything else is sent to the module with CR.
   after AT+IPSEND=<id>,<n> / AT+MIPSEND=<id>,<n> and the module's prompt, type the n bytes
-  (text with \\r \\n \\xNN escapes, or hex after :hex);
+  (text with \\r \\n \\xNN escapes, or hex after :hex); Ctrl-C there sends the
+  bytes the module waits for as NULs (a send prompt cannot be cancelled);
   in transparent data mode every line is sent with CR LF, and `+++` alone escapes
   (guard time of silence on each side)."""
 
@@ -460,7 +461,18 @@ class Console:
                 return
             except KeyboardInterrupt:
                 self.out.write("\n")
-                self.prompted = b""  # leave a payload prompt: the module times out
+                if self.prompted:
+                    self.end_payload()
+
+    def end_payload(self) -> None:
+        """Ctrl-C at a send prompt. The module waits for exactly the announced bytes and
+        neither manual gives a way to cancel (docs/nm28.md, docs/l610.md: AT+IPSEND,
+        AT+MIPSEND): whatever is typed next would be taken as payload. So send the bytes it
+        still waits for, as NULs, and wait for its answer before the next command."""
+        n = self.send_len
+        self.show("  (sending the %d bytes the module still waits for as NUL bytes: a send prompt "
+                  "cannot be cancelled; the peer receives them)" % n)
+        self.send_payload(b"\0" * n)
 
     def close(self) -> None:
         self.running = False

@@ -13,6 +13,6 @@ RTS = 19  # GP19 (our RTS, output) -> module's RTS input
 CTS = 18  # GP18 (our CTS, input) <- module's CTS output
 POWER_KEY = 2  # GP2 drives PWRKEY through an NPN transistor: active high
 RESET = 3  # GP3 drives RESET_N through an NPN transistor: active high
-APN = "cmnet"
+APN = "cmnet"  # your operator's APN
 HOST = "tcpbin.com"
 PORT = 4242

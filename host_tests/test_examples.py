@@ -1,0 +1,138 @@
+"""Every program in examples/ runs unmodified against the emulator, on CPython and on the
+micropython binary, with loopback servers standing in for the internet: they cannot rot."""
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import subprocess
+import sys
+import threading
+from typing import Sequence
+
+import pytest
+
+from host_tests.test_mqtt import broker, mplibs  # noqa: F401  (fixtures: mosquitto, umqtt)
+from tools import loopback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLES = os.path.join(ROOT, "examples")
+MP = os.path.join(ROOT, ".venv", "bin", "micropython")
+RUNTIMES = ["cpython", "micropython"]
+
+
+def run_example(name: str, runtime: str, args: list, extra_path: Sequence[str] = ()) -> str:
+    path = os.path.join(EXAMPLES, name)
+    if runtime == "cpython":
+        env = dict(os.environ, PYTHONPATH=":".join([os.path.join(ROOT, "lib")] + list(extra_path)))
+        cmd = [sys.executable, path]
+    else:
+        env = {"MICROPYPATH": ":".join([os.path.join(ROOT, "lib")] + list(extra_path) + [".frozen"])}
+        cmd = [MP, "-X", "heapsize=8M", path]
+    r = subprocess.run(cmd + [str(a) for a in args], env=env, capture_output=True, text=True, timeout=120,
+                       cwd=EXAMPLES)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+def test_every_example_is_tested():
+    tested = {"http_get.py", "mqtt_publish.py", "ntp_time.py", "asyncio_echo.py"}
+    assert {f for f in os.listdir(EXAMPLES) if f.endswith(".py")} == tested
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_http_get(emulator, dialect, runtime):
+    emu = emulator(dialect)
+    srv = loopback.HttpServer()
+    try:
+        out = run_example("http_get.py", runtime, [emu.path, "127.0.0.1", srv.port, "/bytes/3000"])
+    finally:
+        srv.close()
+    assert "module: %s" % dialect.upper() in out, out
+    assert "status: HTTP/1.0 200 OK" in out or "status: HTTP/1.1 200 OK" in out, out
+    assert "body: 3000 bytes" in out, out
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_mqtt_publish(emulator, dialect, runtime, broker, mplibs):  # noqa: F811
+    """QoS 1: each "published" line comes after the broker's PUBACK for it."""
+    emu = emulator(dialect)
+    out = run_example("mqtt_publish.py", runtime, [emu.path, "127.0.0.1", broker], [mplibs])
+    assert [ln for ln in out.splitlines() if ln.startswith("published")] == ["published 0", "published 1",
+                                                                            "published 2"], out
+
+
+class NtpServer:
+    """Answers every SNTP request with a fixed transmit time."""
+
+    UNIX = 1767225600  # 2026-01-01 00:00:00 UTC
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.requests = []
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                data, addr = self.sock.recvfrom(512)
+            except OSError:
+                return
+            self.requests.append(data)
+            answer = bytearray(48)
+            answer[0] = 0x1C  # version 3, mode 4 (server)
+            answer[40:44] = struct.pack("!I", self.UNIX + 2208988800)
+            self.sock.sendto(bytes(answer), addr)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_ntp_time(emulator, dialect, runtime):
+    emu = emulator(dialect)
+    srv = NtpServer()
+    try:
+        out = run_example("ntp_time.py", runtime, [emu.path, "127.0.0.1", srv.port])
+    finally:
+        srv.close()
+    assert "unix time: %d" % NtpServer.UNIX in out, out
+    assert "UTC: 2026-01-01 00:00:00" in out, out
+    assert srv.requests and srv.requests[0][:1] == b"\x1b" and len(srv.requests[0]) == 48
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_asyncio_echo(emulator, dialect, runtime, echo_server):
+    emu = emulator(dialect)
+    out = run_example("asyncio_echo.py", runtime, [emu.path, "127.0.0.1", echo_server.port])
+    for n in (1, 2, 3):
+        assert "task %d: echoed" % n in out, out
+    assert "ticker ran" in out, out
+
+
+def readme_block_after(marker: str) -> list:
+    """The lines of the first ``` block after marker in the README."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        text = f.read()
+    rest = text[text.index(marker):]
+    start = rest.index("```\n") + 4
+    return rest[start:rest.index("```", start)].strip("\n").split("\n")
+
+
+def test_readme_pc_quick_start_is_what_the_example_prints(emulator):
+    """README, Quick start on a PC: the command runs the example, and the output it shows has
+    the example's lines (the values are a real server's and operator's)."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        assert "python examples/http_get.py /dev/ttyUSB0 example.org 80 /" in f.read()
+    expected = readme_block_after("Set `APN` in the example to your operator's APN first.")
+    emu = emulator("nm28")
+    srv = loopback.HttpServer()
+    try:
+        out = run_example("http_get.py", "cpython", [emu.path, "127.0.0.1", srv.port, "/bytes/1256"])
+    finally:
+        srv.close()
+    got = out.strip().split("\n")
+    assert [ln.split(":")[0] for ln in got] == [ln.split(":")[0] for ln in expected], (got, expected)
+    assert got[0] == expected[0] and got[-1] == expected[-1], (got, expected)
