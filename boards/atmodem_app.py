@@ -35,16 +35,13 @@ def open_uart(config):
 
 
 def answer_time(modem):
-    """Seconds a running module may take to answer modem.start(): the bound after which
-    silence means it is off. lib/atmodem/bringup.py sync() sends AT three times, 500 ms
-    each; silence then may be a data-mode session the previous program left behind (the
-    board was reset, the module was not), so it escapes blind (datamode.blind_escape):
-    guard + 20 ms of silence, +++, up to 2 * guard + 1 s for the OK, 100 ms to clear the
-    line when none came; then AT again, 500 ms. With the default guard (Modem(guard_ms=1000),
-    the manuals' 1 s) that is 1.5 + 1.02 + 3 + 0.1 + 0.5 = 6.12 s; a module in a data
-    session answers after about 3.5 s of it."""
-    guard = modem.guard_ms / 1000
-    return 3 * 0.5 + (guard + 0.02) + (2 * guard + 1) + 0.1 + 0.5
+    """Seconds a running module may take to answer modem.start() (atmodem.power.answer_ms:
+    three ATs, then the blind escape of a data session the previous program may have left
+    behind, then AT again; 6.12 s with the default 1 s guard): only silence for that long
+    means the module is off."""
+    from atmodem.power import answer_ms
+
+    return answer_ms(modem) / 1000
 
 
 def switch_on(modem):
@@ -58,7 +55,7 @@ def switch_on(modem):
         if err.errno != 110:  # ETIMEDOUT: nothing answered AT, nor the +++ escape
             raise
     print("module: no answer to AT, pressing the power key")
-    modem.power_on()  # key pulse, then AT until the module answers (its boot URCs pass by)
+    modem.power_on(ask=False)  # key pulse (we asked already), then AT until the module answers
     return modem.model
 
 

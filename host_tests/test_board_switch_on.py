@@ -138,3 +138,34 @@ def test_a_module_in_command_mode_answers_at_once(app):
     m, module, key = modem_on("command")
     assert app.switch_on(m) == "NM28"
     assert key.presses == [] and module.clock.t < 1000
+
+
+def test_modem_power_on_escapes_a_data_session_instead_of_pressing():
+    m, module, key = modem_on("data")
+    m.power_on()
+    assert key.presses == [], "Modem.power_on pressed the key of a running module"
+    assert module.state == "command" and m.started
+
+
+def test_modem_power_on_presses_once_only_after_the_answer_time():
+    from atmodem.power import answer_ms
+
+    m, module, key = modem_on("off")
+    m.power_on()
+    assert len(key.presses) == 1 and key.presses[0] >= answer_ms(m), key.presses
+    assert module.state == "command" and m.started
+
+
+def test_modem_power_on_without_pins_says_so_at_once():
+    clock = FakeClock()
+    module = Module(clock, "off")
+    m = atmodem.Modem(module, clock=clock)
+    with pytest.raises(OSError) as e:
+        m.power_on()
+    assert "no power key" in str(e.value) and clock.t < 100 and module.writes == []
+
+
+def test_a_short_start_timeout_still_hears_the_module_its_escape_woke():
+    m, module, key = modem_on("data")
+    assert m.start(timeout=2) == "NM28"  # the escape ends past 2 s; its OK is an answer
+    assert key.presses == []

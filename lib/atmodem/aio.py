@@ -239,9 +239,9 @@ class AsyncModem(RunnerBase):
     async def start(self, timeout=10):
         return await self.run(once("bringup", "start", self.m, int(timeout * 1000)))
 
-    async def attach(self, apn=None, user=None, password=None, timeout=180, progress=None):
+    async def attach(self, apn=None, user=None, password=None, timeout=180, progress=None, pin=None):
         m = self.m
-        m.check_attach(apn, user, password)
+        m.check_attach(apn, user, password, pin)
         m.attach_args = (apn, user, password, timeout, progress)
         if not m.started or m.rebooted:
             m.rebooted = False

@@ -2,7 +2,7 @@
 left behind), echo off, identify, reconcile the socket table; then attach (SIM, signal,
 registration, data bearer)."""
 from .command import Command
-from .errors import EIO, ETIMEDOUT, ATError, ATTimeout, ModemError, text as text_of
+from .errors import EACCES, EIO, ETIMEDOUT, ATError, ATTimeout, ModemError, text as text_of
 from .flow import once, pause
 
 
@@ -24,7 +24,9 @@ def sync(m, timeout_ms):
     deadline = clock.ticks_add(clock.ticks_ms(), timeout_ms)
     last = None
     silent = 0
-    while clock.ticks_diff(deadline, clock.ticks_ms()) > 0:
+    escaped = False
+    while clock.ticks_diff(deadline, clock.ticks_ms()) > 0 or escaped:
+        escaped = False
         try:
             yield Command(b"AT", timeout_ms=500)
             return
@@ -32,7 +34,9 @@ def sync(m, timeout_ms):
             last = err
             silent = silent + 1 if isinstance(err, ATTimeout) else 0
             if silent == 3:  # not a lost first command: 1.5 s of silence
-                yield from m.data.blind_escape()
+                # an escape that worked is asked about even past the deadline: the module
+                # answered, and a short start(timeout=) must not report it silent
+                escaped = yield from m.data.blind_escape()
     raise ModemError(ETIMEDOUT, "the module does not answer AT (%s)" % last)
 
 
@@ -95,9 +99,30 @@ def attach(m, apn, user, password, timeout_ms, progress):
                 raise ATTimeout("attach, step %r: %s" % (name, text_of(cmd)), timeout_ms / 1000, text_of(last))
             yield pause(min(1000, left()))
 
+    entered = []
+
     def ready(c):
-        return c.first(b"+CPIN") == b"READY"
-        yield
+        """+CPIN: READY; SIM PIN: m.pin entered once (a wrong PIN is never tried again: the
+        third locks the SIM); anything else that is not READY is a SIM that will not be
+        (3GPP TS 27.007 +CPIN)."""
+        state = c.first(b"+CPIN") or b""
+        if state == b"READY":
+            return True
+        if state == b"SIM PIN":
+            if m.pin is None:
+                raise ModemError(EACCES, "attach, step 'sim': the SIM asks for its PIN: attach(pin=...)")
+            if entered:
+                return False  # entered: the SIM takes a moment
+            entered.append(1)
+            c2 = yield Command(b'AT+CPIN="%s"' % m.pin.encode(), check=False)
+            if not c2.ok():
+                raise ModemError(EACCES, "attach, step 'sim': the SIM refused the PIN (%s); not tried "
+                                 "again, since three wrong PINs lock it" % text_of(c2.result or b"no answer"))
+            return False
+        if state.startswith((b"SIM PUK", b"PH-", b"SIM PIN2", b"SIM PUK2")):
+            raise ModemError(EACCES, "attach, step 'sim': the SIM is locked (+CPIN: %s); unlock it with "
+                             "modem.command() and its PUK" % text_of(state))
+        return False
 
     def either(c):
         # CGREG or, on LTE, CEREG: one of them at 1 or 5 is enough [docs/README.md]

@@ -25,11 +25,12 @@ try:
     EALREADY = getattr(errno, "EALREADY", 114)
     EINPROGRESS = getattr(errno, "EINPROGRESS", 115)
     EPROTO = getattr(errno, "EPROTO", 71)
+    EACCES = getattr(errno, "EACCES", 13)
 except ImportError:  # pragma: no cover - every port ships errno
     ETIMEDOUT, EAGAIN, ECONNRESET, ECONNREFUSED, ENOTCONN, EIO = 110, 11, 104, 111, 107, 5
     ENOBUFS, EMFILE, EBADF, EBUSY, EINVAL, EISCONN = 105, 24, 9, 16, 22, 106
     EHOSTUNREACH, ENETDOWN, EDESTADDRREQ, EMSGSIZE = 113, 100, 89, 90
-    EALREADY, EINPROGRESS, EPROTO = 114, 115, 71
+    EALREADY, EINPROGRESS, EPROTO, EACCES = 114, 115, 71, 13
 
 
 def text(data):

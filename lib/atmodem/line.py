@@ -21,7 +21,6 @@ class Line:
         self.off = 0  # buf[off:end] came from the port and is not consumed yet
         self.end = 0
         self.last_write = clock.ticks_ms()
-        self.bps = getattr(port, "baudrate", 0)
         self.cmd = None  # the command in flight (also engine.pending)
         self._pending = getattr(port, "pending", None)  # bound once: no allocation per call
         self._seen = -1  # data mode's gathering (batch_ms): what had arrived at the last look
@@ -30,7 +29,7 @@ class Line:
         # A payload complete with its trailer waits this long for the next byte to confirm
         # it (30 characters of line time, at least 2 ms); one still arriving fails after
         # stall_ms of a quiet line (bounded: README, Errors).
-        self.settle_ms = max(2, 300000 // self.bps + 1) if self.bps else 2
+        self.rate(getattr(port, "baudrate", 0))
         self.stall_ms = 1000
         self._since = None  # ticks since when the engine's framing waits on a quiet line
 
@@ -59,6 +58,11 @@ class Line:
             d()
 
     # ---------------------------------------------------------------- input
+    def rate(self, bps):
+        """The line's rate (0: unknown), and what follows from it."""
+        self.bps = bps
+        self.settle_ms = max(2, 300000 // bps + 1) if bps else 2
+
     def held(self):
         """Bytes read from the port and not yet consumed (a full socket, or a data-mode tail)."""
         return self.end - self.off

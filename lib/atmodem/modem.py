@@ -62,6 +62,7 @@ class Modem:
         self.auto_reattach = auto_reattach
         self.rebooted = False  # seen a reset: bring the module back before the next call
         self.attach_args = None
+        self.pin = None  # the SIM's PIN, once attach(pin=) gave it
         self._data = None  # datamode.DataMode, loaded with the first transparent socket
         self.waiting = 0  # flows waiting for the line: the pump issues nothing meanwhile
         self.runner = None  # an aio.AsyncModem driving this modem, if any
@@ -147,24 +148,35 @@ class Modem:
         the module still has open that no socket object owns. Returns the model."""
         return self.run(once("bringup", "start", self, int(timeout * 1000)))
 
-    def attach(self, apn=None, user=None, password=None, timeout=180, progress=None):
-        """SIM, signal, registration, data bearer; returns the local IP address."""
-        self.check_attach(apn, user, password)
+    def attach(self, apn=None, user=None, password=None, timeout=180, progress=None, pin=None):
+        """SIM (pin: its PIN, entered once if the SIM asks), signal, registration, data
+        bearer; returns the local IP address."""
+        self.check_attach(apn, user, password, pin)
         self.attach_args = (apn, user, password, timeout, progress)
         if not self.started or self.rebooted:
             self.rebooted = False
             self.start()
         return self.run(once("bringup", "attach", self, apn, user, password, int(timeout * 1000), progress))
 
-    def check_attach(self, apn, user, password):
+    def check_attach(self, apn, user, password, pin):
         for value, what in ((apn, "APN"), (user, "user"), (password, "password")):
             if value is not None:
                 cold("texts", "check_text", value, what)
+        if pin is not None:
+            if not isinstance(pin, str) or not pin.isdigit() or not 4 <= len(pin) <= 8:
+                raise ValueError("pin: 4 to 8 digits as a str, got %r" % (pin,))
+            self.pin = pin  # kept: a reboot asks for it again
 
     def detach(self):
         self.run(self.dialect.detach())
         self.ip = None
         self.state = "registered"
+
+    def set_baudrate(self, baud):
+        """The module's UART rate and the port's together (AT+IPR; before sockets open).
+        Many modules keep it across power-off: open the port at that rate next time."""
+        self.check_open()
+        cold("baud", "set_baudrate", self, baud)
 
     def power_off(self):
         """AT+CPWROFF (or the power key); sockets and the bearer are gone."""
@@ -173,12 +185,13 @@ class Modem:
 
         power_off(self)
 
-    def power_on(self, timeout=30):
-        """Press the power key (or pulse reset) and bring the module up again."""
+    def power_on(self, timeout=30, ask=True):
+        """The module up: if it does not answer (power.answer_ms, 6 s: a running module
+        may be in a data session first), the power key (or reset pin), then start()."""
         self.check_open()
         from .power import power_on
 
-        power_on(self, timeout)
+        power_on(self, timeout, ask)
 
     # ---------------------------------------------------------------- sockets
     def socket(self, type=SOCK_STREAM, mode=None, tls=None, rxbuf=4096, af=AF_INET):

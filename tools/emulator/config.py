@@ -11,6 +11,7 @@ class Config:
         self.boot_delay = 0.0  # power-on to first answer
         self.sim_delay = 0.0  # boot to SIM ready (AT+CPIN? answers ERROR before)
         self.reg_delay = 0.0  # SIM ready to registered
+        self.sim_pin: Optional[str] = None  # the PIN the SIM asks for after power-on (3GPP 27.007 +CPIN)
         self.async_delay = 0.01  # OK of an async command to its result URC
         self.connect_timeout = 10.0
         self.guard_time = 1.0  # `+++` guard silence, seconds

@@ -45,7 +45,9 @@ class Emulator:
 
     def start(self) -> "Emulator":
         self.line = Line(self._feed, self._baud, self._serve, self._log)
-        self.module = DIALECTS[self.dialect](self.config, self.line.write, self.line.wait_room)
+        mod = DIALECTS[self.dialect](self.config, self.line.write, self.line.wait_room)
+        mod.rate_changed = self.line.set_baud
+        self.module = mod
         return self
 
     @property

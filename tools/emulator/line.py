@@ -131,7 +131,15 @@ class Line:
         for t in self._threads:
             t.start()
 
+    def set_baud(self, baud: int) -> None:
+        """The module's AT+IPR: a paced line runs at the new rate from now (an unpaced one
+        stays unpaced: a pseudo-terminal has no rate)."""
+        for p in (self._rx_pacer, self._tx_pacer):
+            if p.baud:
+                p.baud = baud
+
     # -- host -> module
+
     def _take_input(self, data: bytes) -> None:
         step = self._rx_pacer.slice()
         for i in range(0, len(data), step):

@@ -62,10 +62,14 @@ class Module:
             "+CGDCONT": self.at_cgdcont,
             "+CFUN": self.at_cfun,
             "+CPWROFF": self.at_cpwroff,
+            "+IPR": self.at_ipr,
         }
+        self.ipr = 115200  # the rate AT+IPR set (V.250); the line's pacing follows it
+        self.rate_changed: Optional[Callable[[int], None]] = None
         self.IMEI = "86%013d" % (abs(hash(self.MODEL)) % 10**13)
         self.csq = (31, 99)
         self.apn = ""
+        self.pin_tries = 3  # the SIM's own count: it survives power-off
         with self.lock:
             self.boot()
 
@@ -94,6 +98,7 @@ class Module:
         now = time.monotonic()
         self.sim_at = now + self.cfg.boot_delay + self.cfg.sim_delay
         self.reg_at = self.sim_at + self.cfg.reg_delay
+        self.pin_ok = self.cfg.sim_pin is None  # a SIM with a PIN asks for it at every power-on
         self.reset_dialect()
         self.later(self.cfg.boot_delay, self._booted)
 
@@ -125,7 +130,7 @@ class Module:
     def reg_stat(self) -> int:
         if self.reg_forced is not None:
             return self.reg_forced
-        if self.cfun != 1 or not self.sim_ready():
+        if self.cfun != 1 or not self.sim_ready() or not self.pin_ok:
             return 0
         return 1 if time.monotonic() >= self.reg_at else 2
 
@@ -411,11 +416,42 @@ class Module:
         self.ok()
 
     def at_cpin(self, kind, args) -> None:
-        if kind != "read":
+        """3GPP TS 27.007 +CPIN: READY, or SIM PIN until AT+CPIN="<pin>"; three wrong PINs
+        and the SIM wants its PUK (which the emulator never accepts)."""
+        if kind not in ("read", "set"):
             raise CmdError(4)
         if not self.sim_ready():
             raise CmdError(14)
-        self.info("+CPIN: READY")
+        tries = self.pin_tries
+        if kind == "read":
+            return self.info("+CPIN: " + ("READY" if self.pin_ok else "SIM PIN" if tries else "SIM PUK"))
+        if self.pin_ok:
+            raise CmdError(3)
+        if not tries:
+            raise CmdError(12)
+        if not args or str(args[0]) != self.cfg.sim_pin:
+            self.pin_tries = tries - 1
+            raise CmdError(16)
+        self.pin_ok = True
+        self.reg_at = time.monotonic() + self.cfg.reg_delay
+        self.ok()
+
+    def at_ipr(self, kind, args) -> None:
+        """ITU-T V.250 +IPR: the UART rate, from after this command's OK."""
+        if kind == "read":
+            return self.info("+IPR: %d" % self.ipr)
+        if kind == "test":
+            return self.info("+IPR: (),(9600,19200,38400,57600,115200,230400,460800,921600)")
+        try:
+            rate = int(args[0])
+        except (IndexError, ValueError):
+            raise CmdError(50)
+        if rate not in (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600):
+            raise CmdError(50)
+        self.ok()
+        self.ipr = rate
+        if self.rate_changed is not None:
+            self.rate_changed(rate)
 
     def at_csq(self, kind, args) -> None:
         if kind == "test":

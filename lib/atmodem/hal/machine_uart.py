@@ -38,6 +38,10 @@ class MachineUART:
         self.flow_control = bool(rts and cts and flow & rts and flow & cts)
         self._poller()
 
+    def set_baudrate(self, baudrate):
+        self.uart.init(baudrate=baudrate)  # the other settings stay as they are
+        self.baudrate = baudrate
+
     def _adopt(self, uart):
         self.uart = uart
         r = repr(uart)  # UART(1, baudrate=115200, bits=8, ..., rts=..., cts=...)

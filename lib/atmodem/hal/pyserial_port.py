@@ -24,6 +24,10 @@ class PySerialPort:
         except (AttributeError, OSError, ValueError):
             self._fd = None  # poll in_waiting instead
 
+    def set_baudrate(self, baudrate):
+        self.ser.baudrate = baudrate
+        self.baudrate = baudrate
+
     def write(self, data):
         mv = memoryview(data)
         while len(mv):

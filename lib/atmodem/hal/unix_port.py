@@ -39,6 +39,15 @@ class UnixPort:
         self.wpoller = select.poll()
         self.wpoller.register(self.f, select.POLLOUT)
 
+    def set_baudrate(self, baudrate):
+        speed = _speed(baudrate)
+        fd = self.f.fileno()
+        a = termios.tcgetattr(fd)
+        a[4] = speed
+        a[5] = speed
+        termios.tcsetattr(fd, termios.TCSANOW, a)
+        self.baudrate = baudrate
+
     def write(self, data):
         n = self.f.write(data)
         if n == len(data):
