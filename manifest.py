@@ -13,6 +13,7 @@ package(
         "aio.py",
         "aiosocket.py",
         "at.py",
+        "baud.py",
         "bringup.py",
         "checks.py",
         "command.py",
