@@ -181,17 +181,18 @@ class Line:
         want = min(need or BATCH, BATCH, len(self.buf) - self.end)
         have = pending()
         bps = self.bps
-        if have >= want or not bps or (stream and not have):
+        # Looked at again (the runners loop while this says wait): bytes that stopped
+        # coming end the wait, so a stalled payload is found out as soon as before.
+        if have >= want or not bps or (stream and not have) or have == self._seen \
+                or (stream and self._gathered >= _STREAM_GATHER_MS):
+            self._seen = -1
+            self._gathered = 0
             return 0
+        self._seen = have
         if stream:
             # data mode says nothing of what is on its way: while bytes keep coming, the
             # read waits for more in short steps (a read per few bytes kept the CPU busy);
             # a reply that stopped coming waits one step
-            if have == self._seen or self._gathered >= _STREAM_GATHER_MS:
-                self._seen = -1
-                self._gathered = 0
-                return 0
-            self._seen = have
             self._gathered += _STREAM_STEP_MS
             return _STREAM_STEP_MS
         # A millisecond early: a sleep overshoots, and the end of a read's answer is what
