@@ -125,12 +125,12 @@ def test_nm28_send_prompt_urcs_local_commands_and_hex(terminal, emulator, echo_s
         logged = f.read()
     assert " > b'AT+CGREG=1\\r'\n" in logged and "OK" in logged, logged
     t.command('AT+IPOPEN=1,"TCP","127.0.0.1",%d,0,0' % echo_server.port,
-              r'! \+IPOPEN: 1,0   open result: 0 = connected')
+              r"! \+IPOPEN: 1,0   the open's result, 0 ok")
     t.command("AT+IPSEND=1,5", r"< NETWRITE: 1,5\n  < CONNECT   \(send prompt: type the payload\)")
     t.expect(r"payload, 5 bytes as text> ")
     t.type("hello\r")
     t.expect(r"< SEND SUCCESS\n  < OK")
-    t.expect(r'! \+IPURC: "recv",1,5   data pushed for a socket\n  ! 5 bytes pushed for socket 1: hello')
+    t.expect(r'! \+IPURC: "recv",1,5   data pushed for a socket: <len> raw bytes follow the line\n  ! 5 bytes pushed for socket 1: hello')
     # Nothing typed: URCs show as they arrive (a download, a registration change).
     t.expect(r"AT> ")
     echo_server.clients[0].sendall(b"download\r\nOK\r\n")
@@ -196,9 +196,9 @@ def test_history_and_line_editing_through_readline(terminal, emulator):
 def test_l610_prompt_and_raw_receive_format_on_the_built_in_emulator(terminal, echo_server):
     t = terminal("--dialect", "l610")
     t.expect(r"emulated L610 on /dev/")
-    t.command('AT+MIPCALL=1,"cmnet"', r"! \+MIPCALL: 10\.166\.80\.147   data bearer")
+    t.command('AT+MIPCALL=1,"cmnet"', r"! \+MIPCALL: 10\.166\.80\.147   the data bearer")
     t.command('AT+GTSET="IPRFMT",2', r"< OK")
-    t.command('AT+MIPOPEN=1,,"127.0.0.1",%d,0' % echo_server.port, r"! \+MIPOPEN: 1,1   open result")
+    t.command('AT+MIPOPEN=1,,"127.0.0.1",%d,0' % echo_server.port, r"! \+MIPOPEN: 1,1   the open's result")
     t.command("AT+MIPSEND=1,5", r"< >   \(send prompt: type the payload\)")
     t.expect(r"payload, 5 bytes as text> ")
     t.type(r"a\r\nb\x00" + "\r")  # escapes: CR LF and a NUL inside the payload
@@ -240,7 +240,7 @@ def merged(events: list) -> list:
 def test_decoder_frames_alike_however_the_bytes_are_split(iprfmt, stream):
     def decoder():
         d = console.Decoder()
-        d.iprfmt = iprfmt
+        d.inline = iprfmt == 2  # as after AT+GTSET="IPRFMT",2 typed in the console
         return d
 
     whole = merged(feed_all([stream], decoder()))

@@ -22,8 +22,9 @@ from typing import List, Optional, Tuple
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(ROOT, "lib"), ROOT]
 
-import atmodem  # noqa: E402  (only its hal, to open the port)
-from atmodem.dialects import names  # noqa: E402
+import atmodem  # noqa: E402  (its hal, to open the port; its dialects' tables)
+from atmodem import dialects  # noqa: E402
+from atmodem.dialects import base, names  # noqa: E402
 
 try:
     import readline
@@ -46,39 +47,75 @@ def _redisplay():
 
 REDISPLAY = _redisplay()
 
-# What a URC means, by prefix (SPEC.md).
-MEANINGS = (
-    (b'+IPURC: "recv"', "data pushed for a socket"),
-    (b'+IPURC: "closed"', "socket closed by the peer or the network"),
-    (b'+IPURC: "incoming"', "a client connected to a listener"),
-    (b"IPREAD:", "data waiting in the module (buffer mode): read with AT+IPRD"),
-    (b"+IPOPEN:", "open result: 0 = connected"),
-    (b"+SSLOPEN:", "TLS open result: 0 = connected"),
-    (b"+SSLURC:", "TLS socket event"),
-    (b"+SSLREAD:", "TLS data waiting (buffer mode)"),
-    (b"+MIPCALL:", "data bearer: an IP address = up, 0 = down"),
-    (b"+MIPOPEN:", "open result: <id>,1 = connected, <id>,0 = failed"),
-    (b"+MIPODM:", "transparent open: <id>,1 = data mode now"),
-    (b"+MIPCLOSE:", "socket closed: type 0 normal, 1 timeout, 2 other"),
-    (b"+MIPSTAT:", "socket lost: 1 broken or closed by the peer, 2 TLS alert"),
-    (b"+MIPRTCP:", "TCP data"),
-    (b"+MIPRUDP:", "UDP data"),
-    (b"+MIPREAD:", "data waiting (IPRFMT 5): read with AT+MIPREAD"),
-    (b"+MIPXOFF:", "flow control: stop sending on this socket"),
-    (b"+MIPXON:", "flow control: sending may resume"),
-    (b"RDY", "the module (re)booted"),
-    (b"AT command ready", "the module (re)booted"),
-    (b"+SIM READY", "the SIM is ready"),
-    (b"+CGREG:", "registration: 1 home, 5 roaming, 0/2 searching"),
-    (b"+CEREG:", "LTE registration: 1 home, 5 roaming, 0/2 searching"),
-)
+# Everything the console knows of the modules' words is the library's: the dialects'
+# tables (URCs, payload headers, send commands, receive formats) and, for what a URC means,
+# the first sentence of its handler's docstring after the line's form (docs/adding-a-module.md).
+DIALECTS = [dialects.load(n) for n in dialects.names()]
 FINAL = (b"OK", b"ERROR", b"NO CARRIER")
 FINAL_PREFIX = (b"+CME ERROR", b"+CMS ERROR")
-SEND = re.compile(r"AT\+(IPSEND|MIPSEND)=\d+,(\d+)", re.I)  # a raw send: a prompt, then n bytes
-IPRFMT = re.compile(r'AT\+GTSET="IPRFMT",(\d)', re.I)
-# Headers after which the module sends exactly <len> raw bytes (SPEC.md).
-AFTER_LINE = re.compile(rb'(?:\+IPURC|\+SSLURC): "recv",(\d+),(\d+)|(?:\+IPRD|\+SSLRECV|\+MIPDATA): (\d+),(\d+)')
-INLINE = re.compile(rb"\+MIPRTCP: (\d+),(\d+),|\+MIPRUDP: [^,\r\n]*,\d+,(\d+),(\d+),")  # IPRFMT 2
+
+
+def _meaning_of(fn) -> str:
+    """`<form>: <meaning>. More.` -> "meaning" (the form ends at its first ': ' right after
+    a field's `>`, `]` or `)`)."""
+    text = " ".join((getattr(fn, "__doc__", None) or "").split())
+    end = text.find(". ")
+    text = text[: end + 1] if end >= 0 else text
+    cut = re.search(r"[>\])]: ", text)
+    return (text[cut.end() :] if cut else text).rstrip(".")
+
+
+def _meanings():
+    found = {}
+    for cls in DIALECTS:
+        for banner in cls.BOOT_URCS:
+            found.setdefault(banner, "the module (re)booted")
+        for prefix, name in cls.URCS + cls.SOCKET_URCS + cls.HEADERS:
+            fn = getattr(cls, name)
+            if prefix in FINAL or prefix.startswith(FINAL_PREFIX) or not fn.__doc__:
+                continue  # a final result is no URC; a dispatcher has no meaning of its own
+            found.setdefault(prefix, _meaning_of(fn))
+    for prefix in (b"+CGREG:", b"+CEREG:"):
+        found.setdefault(prefix, _meaning_of(base.Dialect.registration))
+    # the longest prefix first: the most particular meaning wins
+    return tuple(sorted(found.items(), key=lambda kv: -len(kv[0])))
+
+
+MEANINGS = _meanings()
+
+
+def _template(cmd: bytes) -> "re.Pattern[str]":
+    """A command template ("AT+X=%d,%d") as a regex over typed text, its last %d a group."""
+    parts = cmd.decode("latin-1").split("%d")
+    rx = "".join(re.escape(p) + (r"(\d+)" if i == len(parts) - 2 else r"\d+") for i, p in enumerate(parts[:-1]))
+    return re.compile(rx + re.escape(parts[-1]), re.I)
+
+
+# a raw send: the module's prompt, then exactly n bytes
+SENDS = [(_template(cls.SEND), cls.SEND_PROMPT.decode()) for cls in DIALECTS if cls.SEND]
+# a module-wide receive format, and the one in which payload headers carry their bytes inline
+FORMATS = [(_template(cls.FORMAT_CMD), cls.INLINE_FORMAT) for cls in DIALECTS if cls.FORMAT_CMD]
+# headers after whose line (or, inline, after whose length field) come exactly <len> bytes
+AFTER_LINE = [p for cls in DIALECTS for p in cls.PAYLOADS if not p[3]]
+INLINE = [p for cls in DIALECTS for p in cls.PAYLOADS if p[3]]
+DATA_OPENS = tuple(cls.DATA_OPEN for cls in DIALECTS if cls.DATA_OPEN)
+
+
+def _fields(text: bytes) -> List[bytes]:
+    return [f.strip() for f in text.split(b",")]
+
+
+def header(line: bytes, table) -> Optional[Tuple[bytes, int]]:
+    """(id, length) when line is one of table's payload headers, else None."""
+    for prefix, idf, lenf, _ in table:
+        if line.startswith(prefix):
+            f = _fields(line[len(prefix) :])
+            try:
+                return f[idf], int(f[lenf])
+            except (IndexError, ValueError):
+                return None
+    return None
+
 
 HELP = """local commands (never sent to the module):
   help           this text
@@ -123,7 +160,7 @@ class Decoder:
         self.send_pending = ""  # "", ">" or "CONNECT": the prompt a send command waits for
         self.data_mode = False
         self.escaping = False  # +++ sent: OK ends data mode
-        self.iprfmt = 0  # L610 receive format, as last set through this console
+        self.inline = False  # a receive format set through this console frames payloads inline
 
     def feed(self, data: bytes) -> List[Event]:
         self.buf += data
@@ -186,16 +223,27 @@ class Decoder:
             self.send_pending = ""
             out.append(("prompt", b">", ""))
             return True
-        if self.iprfmt == 2 and b"+MIPR".startswith(bytes(self.buf[:5])):
-            m = INLINE.match(self.buf)
-            if m is not None:
-                sid, n = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
-                out.append(("line", bytes(m.group(0)[:-1]), ""))
-                del self.buf[: m.end()]
-                self._expect(int(n), "pushed", sid)
-                return True
-            if b"\n" not in self.buf:
-                return False  # a header still arriving
+        if self.inline:
+            for prefix, idf, lenf, _ in INLINE:
+                start = bytes(self.buf[: len(prefix)])
+                if not prefix.startswith(start):
+                    continue
+                end = self.buf.find(b"\n")
+                i = len(prefix) - 1
+                for _ in range(lenf + 1):  # the comma after the length ends the header
+                    i = self.buf.find(b",", i + 1)
+                    if i < 0 or (0 <= end < i):
+                        break
+                else:
+                    head = bytes(self.buf[:i])
+                    got = header(head + b",", ((prefix, idf, lenf, True),))
+                    if got is not None:
+                        out.append(("line", head, ""))
+                        del self.buf[: i + 1]
+                        self._expect(got[1], "pushed", got[0])
+                        return True
+                if end < 0:
+                    return False  # a header still arriving
         return self._line(out)
 
     def _line(self, out: List[Event]) -> bool:
@@ -209,16 +257,14 @@ class Decoder:
             out.append(("prompt", b"CONNECT", ""))
             return True
         out.append(("line", line, ""))
-        m = AFTER_LINE.match(line)
-        if m:
-            if m.group(1):
-                self._expect(int(m.group(2)), "pushed", m.group(1))
-            else:
-                self._expect(int(m.group(4)), "read", m.group(3))
+        got = header(line, AFTER_LINE)
+        if got is not None:
+            pushed = any(line.startswith(p[0]) and b"recv" in p[0] for p in AFTER_LINE)
+            self._expect(got[1], "pushed" if pushed else "read", got[0])
         elif line == b"CONNECT":
             self._enter_data(out)  # no send waiting for it: transparent, the UART is the socket now
-        elif line.startswith(b"+MIPODM: ") and line.endswith(b",1"):
-            self._enter_data(out)
+        elif line.startswith(DATA_OPENS) and _fields(line[line.find(b":") + 1 :])[1:2] == [b"1"]:
+            self._enter_data(out)  # a transparent open's `<id>,1`: the next byte is the link's
         return True
 
     def _enter_data(self, out: List[Event]) -> None:
@@ -348,17 +394,17 @@ class Console:
 
     # ---------------------------------------------------------------- input
     def send_command(self, text: str) -> None:
-        m = SEND.match(text)
-        fmt = IPRFMT.match(text)
+        send = next(((m, prompt) for m, prompt in ((rx.match(text), p) for rx, p in SENDS) if m), (None, ""))
+        fmt = next(((m, inline) for m, inline in ((rx.match(text), i) for rx, i in FORMATS) if m), None)
         with self.lock:
             self.command = text.encode("latin-1")
             self.echoed = False
-            self.send_len = int(m.group(2)) if m else 0
+            self.send_len = int(send[0].group(1)) if send[0] else 0
             self.prompted = b""
             self.answered.clear()
-            self.dec.send_pending = "" if m is None else (">" if m.group(1).upper() == "MIPSEND" else "CONNECT")
+            self.dec.send_pending = send[1]
             if fmt:
-                self.dec.iprfmt = int(fmt.group(1))
+                self.dec.inline = int(fmt[0].group(1)) == fmt[1]
         self.write(self.command + b"\r")
         self.await_answer()
 

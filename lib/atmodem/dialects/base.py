@@ -57,8 +57,20 @@ class Dialect:
     URCS = ()  # type: tuple
     # (prefix, method name): lines read in place, fn(buf, s, i, e), i after prefix
     HEADERS = ()  # type: tuple
-    # the headers that announce a payload, up to the id
-    PAYLOAD_PREFIXES = ()  # type: tuple
+    # (prefix, id field, length field, inline): the headers that announce a payload, the
+    # fields counted from the prefix; an inline one has the bytes on its own line, after
+    # the length's comma, in the receive format INLINE_FORMAT (doubt.py, tools/console.py)
+    PAYLOADS = ()  # type: tuple
+    # (prefix, method name): URCs about one socket id, fn(line, link, fields)
+    SOCKET_URCS = ()  # type: tuple
+    # the send command ("%d,%d": id, length), and what the module asks for the bytes with
+    SEND = b""
+    SEND_PROMPT = b">"
+    # the receive format command ("%d"), when the module has one format for all sockets
+    FORMAT_CMD = None
+    INLINE_FORMAT = -1
+    # the URC of a transparent open: `<id>,1` and the next byte is the link's
+    DATA_OPEN = None
     # what is left of one of them that lost its start
     HEADER_FRAGMENTS = ()  # type: tuple
 
@@ -106,7 +118,7 @@ class Dialect:
             cold("events", "boot", self.m, line)
             return
         if line.startswith((b"+CGREG:", b"+CEREG:")):
-            self.m.registration = line
+            self.registration(line)
             return
         if garbled(line) or self._damaged_header(line):  # before any URC claims it
             self.framing(DISCARD, "a line of data outside any payload (%r)" % line[:16], line[:16])
@@ -115,6 +127,10 @@ class Dialect:
             if line.startswith(pre):
                 fn(line)
                 return
+
+    def registration(self, line):
+        """+CGREG / +CEREG: [<n>,]<stat>: registration: 1 home, 5 roaming, 0/2 searching."""
+        self.m.registration = line
 
     def _damaged_header(self, line):
         """A data header that lost its start (the module's own lines never hold what is
@@ -127,10 +143,10 @@ class Dialect:
     def rescan(self, seen):
         """The ids of links whose payload headers appear in seen (damaged bytes)."""
         ids = []
-        for pre in self.PAYLOAD_PREFIXES:
+        for pre, field, _, _ in self.PAYLOADS:
             i = seen.find(pre)
             while i >= 0:
-                f = lead_ints(seen[i + len(pre) : i + len(pre) + 24])
+                f = lead_ints(b",".join(seen[i + len(pre) : i + len(pre) + 64].split(b",")[field : field + 1]))
                 if f:
                     ids.append(f[0])
                 i = seen.find(pre, i + 1)

@@ -74,20 +74,25 @@ class L610(MipData):
         (b"+MIPDATA:", "_h_read"), (b"+MIPREAD:", "_h_waiting"),
         (b"+MIPRTCP:", "_h_hex"), (b"+MIPRUDP:", "_h_hex"),
     )
-    PAYLOAD_PREFIXES = (b"+MIPDATA:", b"+MIPRTCP:")  # +MIPRUDP: names the peer first (rescan)
+    PAYLOADS = ((b"+MIPDATA:", 0, 1, False), (b"+MIPRTCP:", 0, 1, True), (b"+MIPRUDP:", 2, 3, True))
+    SOCKET_URCS = (
+        (b"+MIPOPEN:", "_u_open"), (b"+MIPODM:", "_u_odm"), (b"+MIPCLOSE:", "_u_close"),
+        (b"+MIPSTAT:", "_u_stat"), (b"+MIPREAD:", "_u_read"), (b"+MIPXOFF:", "_u_xoff"),
+        (b"+MIPXON:", "_u_xon"),
+    )
+    SEND = b"AT+MIPSEND=%d,%d"
+    FORMAT_CMD = b'AT+GTSET="IPRFMT",%d'
+    INLINE_FORMAT = 2  # IPRFMT 2: +MIPRTCP / +MIPRUDP carry the bytes after the header
+    DATA_OPEN = b"+MIPODM:"
     HEADER_FRAGMENTS = (b"RTCP:", b"RUDP:", b"PDATA:")
 
     def __init__(self, modem):
         MipData.__init__(self, modem)
-        self.format = SharedFormat(self, b'AT+GTSET="IPRFMT",%d', _FORMAT, 5, self._format_changed)
+        self.format = SharedFormat(self, self.FORMAT_CMD, _FORMAT, 5, self._format_changed)
         self.asyncs = AsyncCommands(modem.clock if modem is not None else None)
         self.call = None
         self.dns = None
-        self._socket_urcs = {
-            b"+MIPOPEN:": self._u_open, b"+MIPODM:": self._u_odm, b"+MIPCLOSE:": self._u_close,
-            b"+MIPSTAT:": self._u_stat, b"+MIPREAD:": self._u_read, b"+MIPXOFF:": self._u_xoff,
-            b"+MIPXON:": self._u_xon,
-        }
+        self._socket_urcs = {p: getattr(self, n) for p, n in self.SOCKET_URCS}
 
     def install(self, engine):
         Dialect.install(self, engine)
@@ -95,7 +100,7 @@ class L610(MipData):
 
     def _format_changed(self, fmt):
         self.fmt = fmt  # what MipData reads data lines by
-        self.engine.inline_prefix = b"+MIPR" if fmt == 2 else b""
+        self.engine.inline_prefix = b"+MIPR" if fmt == self.INLINE_FORMAT else b""
         if fmt == 0:
             self.engine.line_room(_HEX_LINE)
 
@@ -106,7 +111,7 @@ class L610(MipData):
         return self.data_waiting(self.num(buf, e))
 
     def _h_read(self, buf, s, i, e):
-        """+MIPDATA: <id>,<len> then <len> raw bytes: a read's answer (IPRFMT 5)."""
+        """+MIPDATA: <id>,<len>: a read's answer (IPRFMT 5): <len> raw bytes follow the line."""
         self._p = i
         sid = self.num(buf, e)
         n = self.num(buf, e)
@@ -123,7 +128,8 @@ class L610(MipData):
         self.asyncs.error(line)
 
     def _u_call(self, line):
-        """+MIPCALL: <ip> (some firmware: `1,<ip>`) dialled, `0` the bearer is gone."""
+        """+MIPCALL: <ip> | 0 (some firmware `1,<ip>`): the data bearer, up at that address or
+        (0) gone."""
         body = line[9:].strip()
         if body[:2] == b"1,":
             body = body[2:].strip()
@@ -311,8 +317,8 @@ class L610(MipData):
             if link.ended():
                 raise link.inbox.error or LinkError(ECONNRESET, "socket %d closed while flowed off" % link.id)
         n = len(mv)
-        cmd = b"AT+MIPSEND=%d,%d" % (link.id, n)
-        c = yield self.send_command(link, cmd, mv, (b"+MIPPUSH:", b"+MIPSEND:"), b">", b"+MIPSEND:", _SEND_MS)
+        cmd = self.SEND % (link.id, n)
+        c = yield self.send_command(link, cmd, mv, (b"+MIPPUSH:", b"+MIPSEND:"), self.SEND_PROMPT, b"+MIPSEND:", _SEND_MS)
         conf = c.first(b"+MIPSEND")
         push = c.first(b"+MIPPUSH")
         ok = False

@@ -6,7 +6,6 @@ import binascii
 from ..errors import text
 from ..framing import DISCARD
 from .base import Dialect
-from .parse import lead_ints
 
 
 class MipData(Dialect):
@@ -50,9 +49,10 @@ class MipData(Dialect):
             return None
 
     def _h_hex(self, buf, s, i, e):
-        """IPRFMT 0: `+MIPRTCP: <id>,<left>,<HEX>` / `+MIPRUDP: <ip>,<port>,<id>,<left>,<HEX>`,
-        read in place (the decoded bytes are the one copy). In IPRFMT 2 these are read
-        inline: a whole line then means the header was damaged."""
+        """+MIPRTCP: <id>,<n>,<data> / +MIPRUDP: <ip>,<port>,<id>,<n>,<data>: socket data
+        (IPRFMT 0: <data> in hex on the line, <n> what is left; IPRFMT 2: <n> raw bytes after
+        the comma). IPRFMT 0 lines are read here, in place (the decoded bytes are the one
+        copy); IPRFMT 2 headers inline, so a whole line here means one was damaged."""
         if self.fmt != 0 or not self._hex_line(buf, i, e, buf[i - 4] == 85):
             self.framing(DISCARD, "a data header that cannot be read (%r)" % bytes(buf[s : min(e, s + 40)]), b"")
         return True
@@ -99,14 +99,3 @@ class MipData(Dialect):
         except (ValueError, IndexError):
             return
         self.payload_to(sid).rx_spill()
-
-    def rescan(self, seen):
-        ids = Dialect.rescan(self, seen)
-        i = seen.find(b"+MIPRUDP:")
-        while i >= 0:  # +MIPRUDP: <ip>,<port>,<id>,...
-            f = lead_ints(b",".join(seen[i + 9 : i + 64].split(b",")[2:3]))
-            if f:
-                ids.append(f[0])
-            i = seen.find(b"+MIPRUDP:", i + 1)
-        return ids
-

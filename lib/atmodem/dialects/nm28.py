@@ -63,7 +63,10 @@ class NM28(Dialect):
         (b'+IPURC: "recv",', "_h_push"), (b'+SSLURC: "recv",', "_h_push"),
         (b"+IPRD:", "_h_read"), (b"+SSLRECV:", "_h_read"), (b"IPREAD:", "_h_waiting"),
     )
-    PAYLOAD_PREFIXES = (b'+IPURC: "recv",', b'+SSLURC: "recv",', b"+IPRD:", b"+SSLRECV:")
+    PAYLOADS = ((b'+IPURC: "recv",', 0, 1, False), (b'+SSLURC: "recv",', 0, 1, False),
+                (b"+IPRD:", 0, 1, False), (b"+SSLRECV:", 0, 1, False))
+    SEND = b"AT+IPSEND=%d,%d"
+    SEND_PROMPT = b"CONNECT"
     HEADER_FRAGMENTS = (b'"recv",', b"PRD:", b"LRECV:")
 
     # ---------------------------------------------------------------- lines read in place
@@ -73,11 +76,12 @@ class NM28(Dialect):
         return self.data_waiting(self.num(buf, e))
 
     def _h_push(self, buf, s, i, e):
-        """+IPURC: "recv",<id>,<len>[,"<ip>",<port>] then <len> raw bytes, pushed."""
+        """+IPURC: "recv",<id>,<len>[,"<ip>",<port>]: data pushed for a socket: <len> raw
+        bytes follow the line."""
         return self._payload(buf, s, i, e, True)
 
     def _h_read(self, buf, s, i, e):
-        """+IPRD: <id>,<len>[,"<ip>",<port>]: a read's answer, then <len> raw bytes."""
+        """+IPRD: <id>,<len>[,"<ip>",<port>]: a read's answer: <len> raw bytes follow the line."""
         return self._payload(buf, s, i, e, False)
 
     def _payload(self, buf, s, i, e, push):
@@ -302,9 +306,9 @@ class NM28(Dialect):
             cmd = b'AT+IPSENDEX=%d,"%s"%s' % (link.id, binascii.hexlify(mv), to)
             c = yield Command(cmd, prefix=b"SEND ", check=False)
         else:
-            cmd = b"AT+IPSEND=%d,%d%s" % (link.id, n, to)
+            cmd = self.SEND % (link.id, n) + to
             c = yield self.send_command(
-                link, cmd, mv, (b"NETWRITE:", b"SSLNETWRITE:", b"SEND "), b"CONNECT", None, _CMD_MS)
+                link, cmd, mv, (b"NETWRITE:", b"SSLNETWRITE:", b"SEND "), self.SEND_PROMPT, None, _CMD_MS)
         ok = c.ok() and b"SEND SUCCESS" in c.lines
         answer = b"" if ok else c.lines[-1] if c.lines else c.result or b"no answer"
         if not hexed:
