@@ -174,6 +174,37 @@ def test_firmware_without_a_trailer_is_recognised_then_datagrams_work(emulator, 
         m.close()
 
 
+@pytest.mark.parametrize("dialect", names())
+def test_a_first_payload_without_a_trailer_then_silence_is_data_not_an_error(emulator, dialect):
+    """Firmware that sends no CR LF after pushed data, and a server that says one thing and
+    waits: the payload is complete and nothing came after it, so its bytes are sound (a
+    byte lost inside it would have taken the trailer's place). It reaches the program; the
+    socket stays usable. (It failed with a framing error until the firmware had shown its
+    habit twice: CI saw it on the micropython binary.)"""
+
+    def hello_then_wait(conn):
+        conn.sendall(b"hello")
+        conn.recv(1)  # until the client writes
+
+    with loopback.TcpServer(hello_then_wait) as srv:
+        m = atmodem.Modem(atmodem.hal.open_serial(emulator(dialect, push_trailer=False).path), dialect=dialect)
+        m.start()
+        m.attach(apn="cmnet")
+        try:
+            s = m.socket(mode="push")
+            s.settimeout(5)
+            s.connect(("127.0.0.1", srv.port))
+            assert s.read(5) == b"hello"
+            s.settimeout(1.5)  # longer than the stall bound: the quiet line decides
+            with pytest.raises(OSError) as e:
+                s.recv(10)
+            assert getattr(e.value, "errno", None) == 110, e.value  # a timeout, not EPROTO
+            s.sendall(b"x")
+            s.close()
+        finally:
+            m.close()
+
+
 @pytest.mark.parametrize("refusals", [1, 3])
 @pytest.mark.parametrize("variant", ["g510", "g24"])
 def test_a_refused_dial_is_one_failure_and_a_later_attach_works(emulator, servers, variant, refusals):

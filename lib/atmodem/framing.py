@@ -115,12 +115,17 @@ class Payload:
             self.confirm()
         elif st == 2:
             if self.push and self.ti == 0 and not self.ends_crlf and self.trailer == TRAILER_CRLF:
-                # complete, and nothing after it: a trailer late by a second, bytes inserted
-                # before its end, or firmware that sends none; twice is that firmware
+                # Complete, and nothing after it: firmware that sends no trailer, a trailer
+                # late by a second, or one the UART lost. Its own bytes are sound: had any
+                # been lost, the count would have taken the trailer's (it would end in CR
+                # LF) or still be short; bytes inserted would leave the rest after it.
+                # Twice is that firmware.
                 self.silent += 1
                 if self.silent >= 2:
                     self.trailer = TRAILER_NONE
                     self.e.notice = "this firmware ends pushed data without CR LF (twice nothing came after a payload)"
+                self.confirm()
+                return
             self.fail("a %d-byte payload stalled: %d bytes%s came, then the line went quiet"
                       % (self.size, self.size - self.need, " and part of CR LF" if self.ti > 0 else ""), b"")
 
