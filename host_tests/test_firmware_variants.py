@@ -159,8 +159,8 @@ def test_attach_while_a_dial_is_in_progress(emulator, runtime, servers, variant)
 def test_firmware_without_a_trailer_is_recognised_then_datagrams_work(emulator, servers, dialect):
     """Pushed data with no CR LF after it: the first payload followed by a line of the
     module's (a TCP echo's next send) shows what the firmware does; from then on a datagram
-    followed by silence is whole, not a stalled payload. Before that, such a datagram waits
-    a second for its CR LF and fails its socket with a framing error (docs/real-modules.md)."""
+    followed by silence is confirmed at once, not after a second's wait for its CR LF
+    (docs/real-modules.md)."""
     from host_tests import scenarios
 
     m = atmodem.Modem(atmodem.hal.open_serial(emulator(dialect, push_trailer=False).path), dialect=dialect)
