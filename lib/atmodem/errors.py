@@ -75,7 +75,14 @@ class ATError(ModemError):
         super().__init__(code, "%s: %s" % (self.command, self.answer))
 
 
-class ATTimeout(ModemError):
+class Timeout(ModemError):
+    """ETIMEDOUT: a socket's timeout ran out, or a command's (ATTimeout). MicroPython's
+    socket.timeout of modem.sockets(); on CPython it is also TimeoutError."""
+
+    ERRNO = ETIMEDOUT
+
+
+class ATTimeout(Timeout):
     """A command got no final answer in time."""
 
     ERRNO = ETIMEDOUT  # the constructor's first argument is the command, not the errno

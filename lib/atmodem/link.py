@@ -3,7 +3,7 @@ dialect's own context for it, and the events the dialect reports (opened, closed
 waiting). Dialects talk to links, never to the program's Socket (socket.py); the flows
 that open, send on and close a link are here, and the runners carry them out."""
 from .errors import (
-    EALREADY, ECONNRESET, EISCONN, EMSGSIZE, ENOTCONN, ETIMEDOUT, LinkError, ModemError,
+    EALREADY, ECONNRESET, EISCONN, EMSGSIZE, ENOTCONN, ETIMEDOUT, LinkError, ModemError, Timeout,
 )
 from .flow import Until, Write, once, pause
 from .inbox import Inbox
@@ -165,4 +165,4 @@ class Link:
             yield from self.m.data.escape()
 
     def timed_out(self, what, seconds):
-        return ModemError(ETIMEDOUT, "socket %d: %s timed out after %s s" % (self.id, what, seconds))
+        return Timeout(ETIMEDOUT, "socket %d: %s timed out after %s s" % (self.id, what, seconds))

@@ -212,8 +212,9 @@ class Modem:
         return Socket(self, af, type, mode, tls, rxbuf)
 
     def sockets(self):
-        """A socket-module-shaped object for libraries that `import socket` (inject it as
-        sys.modules["socket"], or pass it where a library takes a socket module)."""
+        """The modem's `socket` module for libraries written for one: give it to one library
+        with .load("name") (or .install_into(module)), or to every later import as
+        sys.modules["socket"] (README: Libraries written for the `socket` module)."""
         self.check_open()
         from .socket_module import SocketModule
 
