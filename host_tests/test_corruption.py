@@ -8,7 +8,8 @@ again once the module behaves.
 
 What no framing check can see, and the draws therefore leave out: a whole frame lost at
 once (drops here are at most 32 bytes; every frame is longer), a header lost
-whole when the data after it reads as ASCII text (random data here does not), a duplicated whole frame (duplicates are at most 8 bytes), an id changed into
+whole when what is left of its payload, up to a line end, reads as text the module could
+send (parse.garbled says no; a short rest of random data can), a duplicated whole frame (duplicates are at most 8 bytes), an id changed into
 another open socket's (one socket). README, Errors, says what that means for a line
 without RTS/CTS.
 
@@ -25,6 +26,7 @@ import atmodem
 from atmodem.socket import OPEN
 from host_tests.fakes import FakeClock, install
 from atmodem.dialects import names
+from atmodem.dialects.parse import garbled
 
 EXAMPLES = int(os.environ.get("ATMODEM_CORRUPTION_EXAMPLES", "40"))
 TIMEOUT_S = 2
@@ -129,6 +131,7 @@ class Corrupter:
         self.flips = {}  # offset in the true stream -> mask, for flips inside payload bytes
         self.delay = 0  # what stalls so far have held back: everything later comes later
         self.lost_header = False
+        self.residual = b""  # what is left of a payload whose header was lost whole
 
     def snippet(self, what):
         return {"ok": b"\r\nOK\r\n", "banner": b"\r\n" + self.banner + b"\r\n", "crlf": b"\r\n",
@@ -156,6 +159,7 @@ class Corrupter:
                 i = min(len(wire), rel + arg)
                 if rel <= 2 and i >= body_at and body_len:
                     self.lost_header = True  # from its CR LF (or its first bytes) to its end
+                    self.residual = bytes(wire[i : body_at + body_len])
             elif kind == "dup":
                 piece += wire[rel : rel + arg]
             elif kind == "flip":
@@ -253,6 +257,12 @@ def read_all(m, s, clock):
 @given(seed=st.integers(0, 2**16), cuts=corruptions, chunk=st.sampled_from([1, 5, 64, 700, 4096]))
 def test_a_corrupted_line_never_delivers_what_was_not_sent(dialect, mode, seed, cuts, chunk):
     m, s, uart, clock, true, cor = run_session(dialect, mode, seed, cuts, chunk)
+    if cor.lost_header:
+        # Undetectable, and left out: a header lost whole, and what is left of its payload
+        # (up to a line end) reads as a line the module could send (seen at 3000 examples:
+        # 12 bytes dropped from a 16-byte frame left `!#E?`).
+        rest = cor.residual.replace(b"\n", b"\r").split(b"\r")[0]
+        assume(rest and garbled(rest))
     line_room = m.engine._max
     got, err = read_all(m, s, clock)  # anything but an OSError escapes and fails the test
     want = bytearray(true)
