@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -61,3 +62,82 @@ def test_manifest_freezes_every_board_file():
     assert files == want
     with open(os.path.join(lib, "__init__.py")) as f:
         assert '__version__ = "%s"' % calls["metadata"]["version"] in f.read()
+
+
+def _demo_output(emulator, echo_server, dialect: str, size: int = 4096, verbose: bool = False) -> str:
+    """The demo's run() against an emulator and a loopback echo server, its output."""
+    import io
+    from tools import demo
+
+    emu = emulator(dialect, baud=115200)  # as the demo runs it: the line paced at 115200 baud
+    out = io.StringIO()
+    more = {"verbose": True} if verbose else {}
+    demo.run(emu.path, None, "cmnet", ("127.0.0.1", echo_server.port), size, 115200, False, out=out, **more)
+    return out.getvalue()
+
+
+def _section(text: str, mode: str) -> str:
+    return text[text.index("== %s mode: open" % mode):text.index("   round trip:", text.index("== %s mode: open" % mode))]
+
+
+@pytest.mark.parametrize("dialect", ["nm28", "l610"])
+def test_demo_reports_each_direction_of_the_line(emulator, echo_server, dialect):
+    """Issue 18: no "% of the 115200 baud line" for both directions together; up and down
+    each against that direction's 11520 B/s, and the round trip."""
+    out = _demo_output(emulator, echo_server, dialect)
+    assert "both directions" not in out and "% of the 115200 baud line" not in out, out
+    for mode in ("push", "hex", "buffer", "transparent"):
+        s = out[out.index("== %s mode: echo intact" % mode):]
+        lines = s.split("\n")[:4]
+        assert "11520 B/s at 115200 baud" in lines[0], lines
+        assert lines[1].startswith("   up   (host -> module): 4096 bytes") and "% of the line up" in lines[1], lines
+        assert lines[2].startswith("   down (module -> host): 4096 bytes received in") and "% of the line down" in lines[2], lines
+        assert lines[3].startswith("   round trip: the first echoed bytes back after"), lines
+        rate, pct = re.search(r"(\d+) B/s, (\d+)% of the line down", lines[2]).groups()
+        assert abs(int(pct) - 100 * int(rate) / 11520) <= 1, lines[2]
+
+
+@pytest.mark.parametrize("dialect,shows", [
+    ("nm28", {"push": ["host -> AT+IPSEND=0,1460", "host -> <1460 bytes>", 'module< +IPURC: "recv",0,'],
+              "hex": ['host -> AT+IPSENDEX=0,"<1024 bytes as hex>"'],
+              "buffer": ["host -> AT+IPSEND=0,", "host -> AT+IPRD=0,1500", "module< +IPRD: 0,"],
+              "transparent": ["host -> <", "module< <"]}),
+    ("l610", {"push": ["host -> AT+MIPSEND=1,2048", "host -> <2048 bytes>", "module< +MIPRTCP: 1,1460,<1460 bytes>"],
+              "hex": ["module< +MIPRTCP: 1,436,<1024 bytes as hex>"],
+              "buffer": ["host -> AT+MIPREAD=1,2048", "module< +MIPDATA: 1,"],
+              "transparent": ["host -> <", "module< <"]}),
+])
+def test_demo_shows_the_data_exchanges_abbreviated(emulator, echo_server, dialect, shows):
+    """Issue 18: the transcript shows the send and read commands, their answers and the
+    payloads as <N bytes>; no binary, no long lines, and an echo's bulk is cut short."""
+    out = _demo_output(emulator, echo_server, dialect, size=8192)
+    for mode, wanted in shows.items():
+        section = _section(out, mode)
+        for w in wanted:
+            assert w in section, (w, section)
+        assert len(section.split("\n")) < 40, section
+    for line in out.split("\n"):
+        assert all(32 <= ord(c) < 127 for c in line), repr(line)
+        assert len(line) < 220, line
+    assert "more lines not shown" in out and "--verbose" in out, out
+    full = _demo_output(emulator, echo_server, dialect, size=8192, verbose=True)
+    assert "more lines not shown" not in full and len(full.split("\n")) > len(out.split("\n")), full
+
+
+@pytest.mark.parametrize("dialect,close", [("nm28", "AT+IPCLOSE=0"), ("l610", "AT+MIPCLOSE=1")])
+def test_demo_prints_the_escape_on_its_own_line(emulator, echo_server, dialect, close):
+    out = _demo_output(emulator, echo_server, dialect, size=2048)
+    lines = _section(out, "transparent").split("\n")
+    assert "   host -> +++" in lines, lines
+    assert "   host -> %s" % close in lines, lines
+    assert not any("+++AT" in ln for ln in lines), lines
+
+
+def test_demo_command_runs_set_up_free():
+    """`./run demo` as a newcomer types it: the emulator, both dialects, the loopback echo."""
+    r = subprocess.run([sys.executable, "-m", "tools.demo", "--size", "2048"], capture_output=True, text=True,
+                       timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for name in ("NM28", "L610"):
+        assert "virtual %s" % name in r.stdout
+    assert r.stdout.count("echo intact") == 8 and "host -> +++" in r.stdout, r.stdout
