@@ -47,6 +47,27 @@ def board_output(pico: Pico, dialect: str, call: str, port: int, baud: int = BAU
             return pico.repl.exec("import mcu_bench\nmcu_bench.%s" % call % port, timeout=600)
 
 
+def round_trip_rows(pico: Pico, measured, dialects=DIALECTS) -> None:
+    """What the module's answer time allows in default mode, and how near the rows came: a
+    read of MAX_READ bytes is one round trip, a send of MAX_SEND two (its prompt, its
+    result)."""
+    line_of = {(d, m, direction): float(r[5]) for d, m, direction, r in measured}
+    for dialect in dialects:
+        with loopback.echo_server() as echo:
+            mean_us, best_us, read, send = (int(x) for x in on_board(pico, dialect, "round_trip(%r, %%d, %d)" % (dialect, BAUD), echo.port)[1:])
+        lat = mean_us / 1e6
+        bps = BAUD / 10
+        down_limit = read / (read + lat * bps)
+        up_limit = send / (send + 2 * lat * bps)
+        down = line_of.get((dialect, "default", "down"))
+        up = line_of.get((dialect, "default", "up"))
+        print("%-6s round trip %.2f ms (best %.2f; an AT's answer as the Pico sees it): a %d-byte read allows %.3f "
+              "of the line, default down reached %s; a %d-byte send (two round trips) allows %.3f, up reached %s"
+              % (dialect, mean_us / 1000, best_us / 1000, read, down_limit,
+                 "%.3f = %.2f of that" % (down, down / down_limit) if down else "-", send, up_limit,
+                 "%.3f = %.2f of that" % (up, up / up_limit) if up else "-"), flush=True)
+
+
 def idle_rows(pico: Pico, seconds: int = 10, dialects=DIALECTS) -> List[Tuple[str, str, str, float]]:
     """mcu_bench.idle for each module, blocking and asyncio, without and with a URC every
     second (a registration report, which every module sends)."""
@@ -146,7 +167,8 @@ def mcu_costs(size_kib: int = 64, pico: Optional[Pico] = None) -> None:
     own = pico is None
     board = Pico(image=image()).start() if pico is None else pico
     try:
-        rows(size, board)
+        measured = rows(size, board)
+        round_trip_rows(board, measured)
         idle_rows(board)
         free: Dict[str, int] = {}
         for dialect in DIALECTS:

@@ -180,6 +180,25 @@ def idle(dialect, port, baud, how, seconds):
     m.close()
 
 
+def round_trip(dialect, port, baud, n=50):
+    """The module's answer time as the Pico sees it: n `AT` commands, each from the first
+    byte written to its OK read; the line time of those 9 bytes is taken out."""
+    from atmodem.command import Command
+
+    m = modem(dialect, baud)
+    wire_us = 9 * 10 * 1000000 // baud  # "AT\r" and "\r\nOK\r\n"
+    best = total = 0
+    for i in range(n):
+        c = Command(b"AT")  # as a flow's step: modem.command() first checks the program's text
+        t = time.ticks_us()
+        m.blocking.command(c)
+        us = time.ticks_diff(time.ticks_us(), t) - wire_us
+        total += us
+        best = us if i == 0 or us < best else best
+    print("RESULT rtt %d %d %d %d" % (total // n, best, m.dialect.MAX_READ, m.dialect.MAX_SEND))
+    m.close()
+
+
 def firmware_floor(baud, nbytes):
     """What the firmware costs before any driver code, per KiB received: machine.UART's RX
     interrupt while the CPU is busy, the same while it sleeps (each interrupt wakes the core
