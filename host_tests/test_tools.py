@@ -93,7 +93,9 @@ def test_demo_reports_each_direction_of_the_line(emulator, echo_server, dialect)
         assert lines[1].startswith("   up   (host -> module): 4096 bytes") and "% of the line up" in lines[1], lines
         assert lines[2].startswith("   down (module -> host): 4096 bytes received in") and "% of the line down" in lines[2], lines
         assert lines[3].startswith("   round trip: the first echoed bytes back after"), lines
-        rate, pct = re.search(r"(\d+) B/s, (\d+)% of the line down", lines[2]).groups()
+        found = re.search(r"(\d+) B/s, (\d+)% of the line down", lines[2])
+        assert found is not None, lines[2]
+        rate, pct = found.groups()
         assert abs(int(pct) - 100 * int(rate) / 11520) <= 1, lines[2]
 
 
