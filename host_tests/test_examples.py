@@ -12,7 +12,10 @@ from typing import Sequence
 
 import pytest
 
-from host_tests.test_mqtt import broker, mplibs  # noqa: F401  (fixtures: mosquitto, umqtt)
+from host_tests.emu_helpers import free_port
+from host_tests.mqtt_publisher import Publisher
+from host_tests.test_mqtt import Lines, broker, mplibs  # noqa: F401  (fixtures: mosquitto, umqtt)
+from host_tests.test_server_sockets import connect_when_listening
 from tools import loopback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -21,7 +24,8 @@ MP = os.path.join(ROOT, ".venv", "bin", "micropython")
 RUNTIMES = ["cpython", "micropython"]
 
 
-def run_example(name: str, runtime: str, args: list, extra_path: Sequence[str] = ()) -> str:
+def example_command(name: str, runtime: str, args: list, extra_path: Sequence[str] = ()) -> tuple:
+    """(command, environment) that run examples/name on runtime."""
     path = os.path.join(EXAMPLES, name)
     if runtime == "cpython":
         env = dict(os.environ, PYTHONPATH=":".join([os.path.join(ROOT, "lib")] + list(extra_path)))
@@ -29,14 +33,19 @@ def run_example(name: str, runtime: str, args: list, extra_path: Sequence[str] =
     else:
         env = {"MICROPYPATH": ":".join([os.path.join(ROOT, "lib")] + list(extra_path) + [".frozen"])}
         cmd = [MP, "-X", "heapsize=8M", path]
-    r = subprocess.run(cmd + [str(a) for a in args], env=env, capture_output=True, text=True, timeout=120,
-                       cwd=EXAMPLES)
+    return cmd + [str(a) for a in args], env
+
+
+def run_example(name: str, runtime: str, args: list, extra_path: Sequence[str] = ()) -> str:
+    cmd, env = example_command(name, runtime, args, extra_path)
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, cwd=EXAMPLES)
     assert r.returncode == 0, r.stdout + r.stderr
     return r.stdout
 
 
 def test_every_example_is_tested():
-    tested = {"http_get.py", "mqtt_publish.py", "ntp_time.py", "asyncio_echo.py"}
+    tested = {"http_get.py", "mqtt_publish.py", "ntp_time.py", "asyncio_echo.py", "http_requests.py",
+              "mqtt_subscribe.py", "tcp_server.py"}
     assert {f for f in os.listdir(EXAMPLES) if f.endswith(".py")} == tested
 
 
@@ -110,6 +119,79 @@ def test_asyncio_echo(emulator, dialect, runtime, echo_server):
     for n in (1, 2, 3):
         assert "task %d: echoed" % n in out, out
     assert "ticker ran" in out, out
+
+
+def test_http_requests(emulator, dialect):
+    """micropython binary only: `requests` here is MicroPython's (frozen into the binary);
+    CPython has no such module (its `requests` from PyPI is another library)."""
+    emu = emulator(dialect)
+    srv = loopback.HttpServer()
+    try:
+        out = run_example("http_requests.py", "micropython", [emu.path, "http://localhost:%d/bytes/3000" % srv.port])
+    finally:
+        srv.close()
+    assert "module: %s" % dialect.upper() in out, out
+    assert "status: 200" in out, out
+    assert "body: 3000 bytes" in out, out
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_mqtt_subscribe(emulator, dialect, runtime, broker, mplibs):  # noqa: F811
+    """The host publishes (a plain-socket MQTT publisher, as test_mqtt.py's) once the example
+    says it is subscribed; the example prints each message and stops after the third."""
+    emu = emulator(dialect)
+    cmd, env = example_command("mqtt_subscribe.py", runtime, [emu.path, "127.0.0.1", broker, "atmodem/sub", 3],
+                               [mplibs])
+    proc = subprocess.Popen(cmd, env=env, cwd=EXAMPLES, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out = Lines(proc)
+        out.wait("subscribed to atmodem/sub", 60)
+        pub = Publisher(broker, "examples-test")
+        for i in range(3):
+            pub.publish("atmodem/sub", b"hello %d" % i)
+        pub.close()
+        for i in range(3):
+            assert out.wait("message", 30) == "message %d on atmodem/sub: hello %d" % (i + 1, i), out.seen
+        assert proc.wait(30) == 0, proc.stderr.read() if proc.stderr else ""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_tcp_server_nm28(emulator, runtime):
+    """The emulated NM28's listener is a host port: a host client connects to it."""
+    emu = emulator("nm28")
+    port = free_port()
+    result = {}
+
+    def client():
+        try:
+            c = connect_when_listening(port)
+            c.sendall(b"hello server\n")
+            result["echo"] = c.makefile("rb").readline()
+            c.close()
+        except BaseException as e:  # reported by the test, not lost in the thread
+            result["error"] = e
+
+    t = threading.Thread(target=client, daemon=True)
+    t.start()
+    out = run_example("tcp_server.py", runtime, [emu.path, port])
+    t.join(20)
+    assert "error" not in result, result
+    assert result.get("echo") == b"hello server\n", result
+    assert "listening on port %d" % port in out, out
+    assert "client from 127.0.0.1:" in out, out
+    assert "echoed 13 bytes" in out, out
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_tcp_server_l610_says_it_cannot(emulator, runtime):
+    emu = emulator("l610")
+    out = run_example("tcp_server.py", runtime, [emu.path, free_port()])  # status 0 checked there
+    assert "L610: this module has no server sockets" in out, out
+    assert "listening" not in out, out
 
 
 def readme_block_after(marker: str) -> list:
