@@ -191,6 +191,27 @@ def test_command_never_answered(emulator, dialect):
     m.close()
 
 
+def test_a_close_never_answered_does_not_hold_the_next_connect(emulator, dialect):
+    """A close the module never answered (not even its OK) may never have reached it: the
+    next connect asks the module rather than wait out the close's own bound (60 s on the
+    L610), and succeeds within its timeout. Found by the lifecycle model."""
+    emu = emulator(dialect)
+    m = modem(emu, dialect)
+    with loopback.echo_server() as srv:
+        s = m.socket()
+        s.settimeout(5)
+        s.connect(("127.0.0.1", srv.port))
+        emu.fail_command("AT+IPCLOSE=" if dialect == "nm28" else "AT+MIPCLOSE=", "silent", count=1)
+        s.close()
+        t0 = time.monotonic()
+        s2 = m.socket()
+        s2.settimeout(5)
+        s2.connect(("127.0.0.1", srv.port))
+        s2.sendall(b"after")
+        assert s2.read(5) == b"after" and time.monotonic() - t0 < 5
+    m.close()
+
+
 @pytest.mark.parametrize("mode", ["push", "buffer"])
 def test_one_byte_chunks_with_delays(emulator, dialect, mode):
     emu = emulator(dialect)

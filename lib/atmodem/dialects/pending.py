@@ -4,7 +4,7 @@ async commands], so the next one waits for it, but never past the time the progr
 its own operation, and never past the running command's own bound: no wait outlives the
 operation that took it."""
 from ..command import Command
-from ..errors import ETIMEDOUT, ModemError, text
+from ..errors import ETIMEDOUT, ATError, ModemError, text
 from ..flow import Until
 
 
@@ -18,6 +18,7 @@ class Pending:
         self.deadline = deadline
         self.result = None
         self.failed = False  # the result was ERROR / +CME ERROR
+        self.unanswered = False  # not even its OK came: the module may never have taken it
 
     def done(self):
         return self.result is not None
@@ -27,6 +28,7 @@ class AsyncCommands:
     def __init__(self, clock):
         self.clock = clock
         self.cur = None  # the Pending the module is running
+        self.asked = None  # an unanswered one, while the next asks the module if it runs
 
     def free(self):
         p = self.cur
@@ -45,12 +47,15 @@ class AsyncCommands:
 
     def result(self, head, sid, line):
         """A URC arrived: if it carries the running command's result, that command is over."""
-        p = self.cur
-        if p is None or head not in p.heads or (p.sid >= 0 and sid != p.sid):
-            return False
-        p.result = line
-        self.cur = None
-        return True
+        for p in (self.cur, self.asked):
+            if p is not None and head in p.heads and (p.sid < 0 or sid == p.sid):
+                p.result = line
+                if p is self.cur:
+                    self.cur = None
+                else:
+                    self.asked = None
+                return True
+        return False
 
     def error(self, line):
         """A bare ERROR / +CME ERROR outside any command: the running one failed after its
@@ -71,27 +76,44 @@ class AsyncCommands:
         """A flow: wait (at most budget_ms) until the module is free, send cmd, and return
         its Pending (result due within bound_ms, the module's own limit). cancel: cmd ends
         the running command's own operation (a close of a socket whose open never
-        answered): it goes at once; a busy module refuses it with ERROR, which is harmless."""
-        prev = self.cur if cancel and not self.free() else None
-        if prev is None and not self.free():
-            p = self.cur
-            assert p is not None
-            left = self.clock.ticks_diff(p.deadline, self.clock.ticks_ms())
-            yield Until(self.free, max(0, min(budget_ms, left)))
-            if not self.free():
-                raise ModemError(ETIMEDOUT, "%s: the module is still running %s (its result is due within %d s)"
-                                 % (text(cmd), text(p.cmd), left // 1000 + 1))
+        answered): it goes at once; a busy module refuses it with ERROR, which is harmless.
+        A running command whose OK never came may never have reached the module: cmd goes
+        at once too, and only the module's ERROR (busy) makes it wait."""
         clock = self.clock
-        p = Pending(cmd, sid, heads, clock.ticks_add(clock.ticks_ms(), bound_ms))
-        self.cur = p  # before it goes out: some firmware reports the result before the OK
-        c = Command(cmd, timeout_ms=min(5000, bound_ms))
-        try:
-            yield c
-        except BaseException:
-            if self.cur is p and (c.done or not c.deadline):
-                self.cur = prev  # refused at once, or never sent: what ran before still runs
-            raise
-        return p
+        t0 = clock.ticks_ms()
+        prev = self.cur if not self.free() else None
+        ask = prev is not None and (cancel or prev.unanswered)
+        while True:
+            if prev is not None and not ask:
+                left = clock.ticks_diff(prev.deadline, clock.ticks_ms())
+                yield Until(self.free, max(0, min(budget_ms - clock.ticks_diff(clock.ticks_ms(), t0), left)))
+                if not self.free():
+                    raise ModemError(ETIMEDOUT, "%s: the module is still running %s (its result is due within %d s)"
+                                     % (text(cmd), text(prev.cmd), left // 1000 + 1))
+                prev = None
+            p = Pending(cmd, sid, heads, clock.ticks_add(clock.ticks_ms(), bound_ms))
+            self.cur = p  # before it goes out: some firmware reports the result before the OK
+            self.asked = prev if ask else None
+            c = Command(cmd, timeout_ms=min(5000, bound_ms))
+            try:
+                yield c
+            except BaseException as err:
+                if self.cur is p:
+                    if c.done or not c.deadline:
+                        # refused at once, or never sent: what ran before still runs
+                        self.cur = prev if prev is not None and not prev.done() else None
+                    else:
+                        p.unanswered = True
+                self.asked = None
+                if ask and not cancel and isinstance(err, ATError) and prev is not None:
+                    ask = False  # busy after all: wait for its result (unless it just came)
+                    prev.unanswered = False
+                    if prev.done():
+                        prev = None
+                    continue
+                raise
+            self.asked = None
+            return p
 
     def wait(self, p, timeout_ms):
         """A flow: until p has its result (ATTimeout after timeout_ms); the error line or None."""
