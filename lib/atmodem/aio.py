@@ -21,7 +21,7 @@ except ImportError:  # pragma: no cover - very old MicroPython
 
 from .command import Command
 from .compat import MICROPYTHON, cold, const
-from .errors import ATTimeout, text
+from .errors import ATTimeout
 from .flow import Until, _never, once
 from .aiosocket import AsyncSocket, StreamReader, StreamWriter
 from .runner import IDLE_MS, RunnerBase, wait_s
@@ -92,6 +92,8 @@ class AsyncModem(RunnerBase):
         self.changed = asyncio.Event()  # pulsed whenever the reader moved something
         self.room = asyncio.Event()  # pulsed when a socket was read (room for held input)
         self.lock = asyncio.Lock()  # commands in the order tasks asked
+        self._cmd = None  # the foreground command being waited for (under the lock)
+        self._cmd_over = self._over  # bound once
         self.port = _PortWaiter(modem.uart)
         self.running = True
         # when the reader looks at the line next: a waiter whose deadline (or whose
@@ -193,8 +195,15 @@ class AsyncModem(RunnerBase):
             line.begin(c)
             # Cancelled from here on, the command stays in flight: the reader retires it
             # at its answer (or deadline) and the next command waits for that.
-            await self.until(lambda: line.cmd is not c, None, text(c.text))
+            self._cmd = c
+            try:
+                await self.until(self._cmd_over, None, c.text)
+            finally:
+                self._cmd = None
         return self.result(c)
+
+    def _over(self):
+        return self.m.line.cmd is not self._cmd
 
     async def until(self, pred, timeout_ms, what=None):
         """Like Modem.until: wait for pred() (the reader pulses `changed` as things move)."""

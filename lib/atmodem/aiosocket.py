@@ -34,7 +34,9 @@ class AsyncSocket:
         return await self.am.run(self.sock.send_flow(memoryview(data)))
 
     async def sendall(self, data):
-        await self.am.run(self.sock.sendall_flow(memoryview(data)))
+        mv = memoryview(data)
+        if len(mv):
+            await self.am.run(self.sock.send_flow(mv, True))
 
     async def close(self):
         s = self.sock

@@ -317,7 +317,20 @@ class Engine:
                         self.skip_lf = by_cr and self.pay.need > 0
                         return
                     break
+        if p is not None and not p.done:
+            if p.scan is not None and p.scan(p, buf, s, e):
+                return
+            pr = p.prompt
+            if pr is not None and not p.prompted and e - s == len(pr) and buf.startswith(pr, s, e):
+                self._prompted(p, pr)  # CONNECT, read in place
+                return
         self._dispatch(bytes(mv[s:e]))
+
+    def _prompted(self, p, line):
+        p.prompted = True
+        if p.on_connect is not None:
+            p.finish(line)
+            p.on_connect()
 
     def _dispatch(self, line):
         p = self.pending
@@ -336,10 +349,7 @@ class Engine:
                 p.finish(line)
                 return
             if p.prompt is not None and line == p.prompt and not p.prompted:
-                p.prompted = True
-                if p.on_connect is not None:
-                    p.finish(line)
-                    p.on_connect()
+                self._prompted(p, line)
                 return
             pre = p.prefix
             if pre is not None and (line.startswith(pre) if pre else not line.startswith(self.urc_prefixes)):

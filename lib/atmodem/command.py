@@ -20,10 +20,20 @@ class Command:
     # follows it on the line but the OK, so no batch is split). Pushed data is not: it comes
     # back to back, and a read that stops at each payload's end takes more passes.
     lands = False
-    link = None  # the socket a read is for (dialects.base.Read)
+    link = None  # the socket a read is for (Read)
+    # scan(c, buf, s, e): reads an answer line in place and says True when it took it (a
+    # send's confirmation: no bytes object per chunk); conf / free: what it read
+    scan = None
+    conf = False
+    free = -1
 
     def __init__(self, text, prefix=None, prompt=None, need=None, on_connect=None,
                  payload=None, timeout_ms=5000, check=True):
+        self.lines = []
+        self.setup(text, prefix, prompt, need, on_connect, payload, timeout_ms, check)
+
+    def setup(self, text, prefix, prompt, need, on_connect, payload, timeout_ms, check):
+        """(Re)arm: a reused command (a link's send command) gets new work, no new heap."""
         self.text = text
         self.prefix = prefix
         self.prompt = prompt
@@ -35,12 +45,11 @@ class Command:
         self.timeout_ms = timeout_ms
         self.check = check
         self.wire = None  # type: bytes | None
-        self.lines = []
         self.reset()
 
     def reset(self):
         if self.lines:
-            self.lines = []
+            self.lines.clear()  # in place: a reused command allocates nothing
         self.result = None  # type: bytes | None
         self.done = False
         self.doomed = False  # its payload failed its framing: it ends at its OK or a quiet line
@@ -90,3 +99,20 @@ class Background(Notify):
 
     def __init__(self, text, owner, prompt=None, on_connect=None, timeout_ms=5000):
         Notify.__init__(self, text, owner, prompt, on_connect, timeout_ms, check=False)
+
+
+class Read(Background):
+    """A link's reusable read command (the full-size text is built once); its answer
+    lands straight in the link's inbox."""
+
+    lands = True
+
+    def __init__(self, full, pump, link):
+        Background.__init__(self, full, pump)
+        self.full = full
+        self.full_wire = full + b"\r"
+        self.sid = link.id
+        self.link = link
+        self.size = 0  # how much it asks for
+        self.notes = 0  # the link's data-waiting notices when it went out
+        self.garbled = None  # data out of place seen while it was out (doubt.py)

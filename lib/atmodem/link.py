@@ -27,11 +27,13 @@ class Link:
         self.service = False  # a bound UDP socket (UDP SERVICE): every send names its peer
         self.read_cmd = None  # the dialect's reusable read command for this link
         self.send_cmd = None  # ... and send command, while no send has it (Dialect.send_command)
+        self.send_texts = [-1, None, None, -1, None, None, 0]  # two (size, text, wire) kept
         self.reset()
 
     def reset(self):
         """Per connection: a socket may connect again after a failure."""
         self.inbox.clear()
+        self.send_texts[0] = self.send_texts[3] = -1  # the id may change
         self.ctx = None  # the dialect's own state for this connection (Dialect.open makes it)
         self.opened = None  # None while opening, then True/False from the module
         self.open_answer = b""
@@ -135,13 +137,36 @@ class Link:
         try:
             return (yield from d.send(self, mv[:n] if len(mv) > n else mv, peer))
         except ModemError as err:
-            # A refused send is often the first sign of a lost connection: its URC may be
-            # a moment behind. Say that, rather than only the command's answer.
-            if not self.ended():
-                yield pause(100)
-            if self.ended() and not isinstance(err, LinkError):
-                raise LinkError(ECONNRESET, "socket %d: the connection was closed while sending (%s)" % (self.id, err))
-            raise err
+            yield from self._refused(err)
+
+    def send_now(self, mv, off):
+        """The steady state of a stream: the dialect's command for the next chunk of mv
+        (from off), or None (send_flow does it). Its answer goes to the dialect's sent()
+        (send_error on failure): no flow and no heap per chunk."""
+        if self.mode == "transparent" or not self.stream or off >= len(mv):
+            return None
+        self.check_send()
+        d = self.m.dialect
+        n = d.max_send(self)
+        return d.send_now(self, mv[off : off + n] if off or len(mv) > n else mv)
+
+    def send_error(self, mv, err):
+        """A flow after send_now's command for mv failed with err: the dialect's retry (what
+        it confirmed), or the error."""
+        try:
+            return (yield from self.m.dialect.send_failed(self, mv, err))
+        except ModemError as err2:
+            yield from self._refused(err2)
+
+    def _refused(self, err):
+        """A flow that raises err, after a refused send: often the first sign of a lost
+        connection, whose URC may be a moment behind. Say that, rather than only the
+        command's answer."""
+        if not self.ended():
+            yield pause(100)
+        if self.ended() and not isinstance(err, LinkError):
+            raise LinkError(ECONNRESET, "socket %d: the connection was closed while sending (%s)" % (self.id, err))
+        raise err
 
     def datagram_fits(self, mv):
         """mv's length, or EMSGSIZE: one send is one datagram, never a truncated one."""

@@ -100,6 +100,11 @@ class RunnerBase:
 class Runner(RunnerBase):
     """The blocking runner: it services the line while it waits, in the program's call."""
 
+    def __init__(self, modem):
+        RunnerBase.__init__(self, modem)
+        self._cmd = None  # the foreground command being waited for
+        self._cmd_over = self._over  # bound once: a command's wait allocates nothing
+
     def run(self, flow):
         """Carry out a flow's steps until it returns; its errors propagate (thrown into the
         flow first, so its cleanup runs)."""
@@ -137,8 +142,16 @@ class Runner(RunnerBase):
         line.begin(c)
         if c.background:
             return c  # issued; its completion is the runner's business
-        self.until(lambda: line.cmd is not c, None, text(c.text))
+        prev = self._cmd
+        self._cmd = c
+        try:
+            self.until(self._cmd_over, None, c.text)
+        finally:
+            self._cmd = prev
         return self.result(c)
+
+    def _over(self):
+        return self.m.line.cmd is not self._cmd
 
     def until(self, pred, timeout_ms, what=None):
         """Service the line until pred() holds (None: no time limit). When time runs out:

@@ -147,8 +147,9 @@ class Socket(Stream):
             self._m.run(self._m.data.resume(k))
 
     # ---------------------------------------------------------------- sending
-    def send_flow(self, mv):
-        """One send from the program (send, and each piece of sendall)."""
+    def _gate(self, n):
+        """Before each send of n bytes: -1 to send them, or n when they are taken unsent
+        (after the peer's FIN); the errors a send raises before it reaches the module."""
         self._usable()
         k = self.link
         self._settle_connect()
@@ -159,24 +160,38 @@ class Socket(Stream):
             if self._wrote_after_close:
                 k.check_send()
             self._wrote_after_close = True
-            return len(mv)
-        return (yield from k.send_flow(mv))
+            return n
+        return -1
 
-    def sendall_flow(self, mv):
-        """All of mv, or an OSError whose `sent` says how many bytes the module confirmed
-        (a byte is never counted unless the module confirmed it)."""
-        if not self.link.stream:
-            yield from self.send_flow(mv)
-            return
+    def send_flow(self, mv, whole=False):
+        """One send from the program (send), or all of mv (sendall: whole); what the module
+        confirmed. Each chunk of a stream is one command, without a flow of its own."""
+        k = self.link
+        total = len(mv)
         sent = 0
-        while sent < len(mv):
-            try:
-                sent += yield from self.send_flow(mv[sent:])
-            except OSError as err:
+        try:
+            while True:
+                n = self._gate(total - sent)
+                if n < 0:
+                    c = k.send_now(mv, sent)
+                    if c is None:
+                        n = yield from k.send_flow(mv[sent:] if sent else mv)
+                    else:
+                        chunk = c.payload
+                        try:
+                            c = yield c
+                            n = k.m.dialect.sent(k, c, len(chunk))
+                        except ModemError as err:
+                            n = yield from k.send_error(chunk, err)
+                sent += n
+                if not whole or sent >= total or not k.stream:
+                    return sent
+        except OSError as err:
+            if whole and k.stream:
                 setattr(err, "sent", sent)  # how many bytes the module confirmed
                 if isinstance(err, ModemError):
-                    err.message += " [sendall: %d of %d bytes confirmed]" % (sent, len(mv))
-                raise err
+                    err.message += " [sendall: %d of %d bytes confirmed]" % (sent, total)
+            raise err
 
     def send(self, data):
         return self._m.run(self.send_flow(memoryview(data)))
@@ -184,7 +199,9 @@ class Socket(Stream):
     def sendall(self, data):
         """All of data, or an OSError whose `sent` says how many bytes the module confirmed.
         A datagram socket sends one datagram."""
-        self._m.run(self.sendall_flow(memoryview(data)))
+        mv = memoryview(data)
+        if len(mv):  # a byte is never counted unless the module confirmed it
+            self._m.run(self.send_flow(mv, True))
 
     def sendto(self, data, addr):
         k = self.link

@@ -5,32 +5,15 @@ handler (it reads lines in place and frames payloads), it keeps the module's soc
 (id -> link.Link), and its operations are flows: generators that yield command.Command and
 flow.Until steps to a runner and get the answers back (flow.py). It talks to links (link.py)
 and their inbox, never to a program's Socket. docs/adding-a-module.md is the checklist."""
-from ..command import Background, Command
+from ..command import Command, Read
 from ..compat import cold, const
 from ..errors import ECONNREFUSED, EHOSTUNREACH, EMFILE, ETIMEDOUT, ConnectError, LinkError, ModemError, text
 from ..flow import once
 from ..framing import DISCARD
-from .parse import garbled, lead_ints
+from .parse import garbled
 
 _D0 = const(48)
 _D9 = const(57)
-
-
-class Read(Background):
-    """A link's reusable read command (the full-size text is built once); its answer
-    lands straight in the link's inbox."""
-
-    lands = True
-
-    def __init__(self, full, pump, link):
-        Background.__init__(self, full, pump)
-        self.full = full
-        self.full_wire = full + b"\r"
-        self.sid = link.id
-        self.link = link
-        self.size = 0  # how much it asks for
-        self.notes = 0  # the link's data-waiting notices when it went out
-        self.garbled = None  # data out of place seen while it was out (doubt.py)
 
 
 class Dialect:
@@ -81,6 +64,7 @@ class Dialect:
         self.doubt = False  # the module said something that contradicts our table
         self._p = 0  # parse position for num()
         self._urcs = tuple((p, getattr(self, n)) for p, n in self.URCS)
+        self._scan = self.scan_send  # bound once: given to every send command
 
     def install(self, engine):
         """Become engine's handler: its prefixes and header table are ours."""
@@ -139,18 +123,6 @@ class Dialect:
             if frag in line:
                 return True
         return False
-
-    def rescan(self, seen):
-        """The ids of links whose payload headers appear in seen (damaged bytes)."""
-        ids = []
-        for pre, field, _, _ in self.PAYLOADS:
-            i = seen.find(pre)
-            while i >= 0:
-                f = lead_ints(b",".join(seen[i + len(pre) : i + len(pre) + 64].split(b",")[field : field + 1]))
-                if f:
-                    ids.append(f[0])
-                i = seen.find(pre, i + 1)
-        return ids
 
     def num(self, buf, ln):
         """The decimal number at self._p in buf (up to ln; spaces skipped), leaving self._p
@@ -306,6 +278,27 @@ class Dialect:
         bytes the module confirmed, or raises (ATError with what it said; LinkError)."""
         raise NotImplementedError
 
+    def send_now(self, link, mv):
+        """The steady state of a stream: the command that sends mv (at most max_send) when
+        nothing must be waited for first, else None (send runs). Its answer goes to sent;
+        no flow, no heap per chunk."""
+        return None
+
+    def sent(self, link, c, n):
+        """After send_now's command: n when the module confirmed the bytes, else raises as
+        send would."""
+        raise NotImplementedError
+
+    def send_failed(self, link, mv, err):
+        """A flow after send_now's command failed with err: what send would do then (a
+        retry: its bytes confirmed), or raise."""
+        raise err
+        yield
+
+    def scan_send(self, c, buf, s, e):
+        """A send's answer line read in place: True when it took it (Command.scan)."""
+        return False
+
     def max_send(self, link):
         return self.MAX_SEND
 
@@ -339,15 +332,35 @@ class Dialect:
     def dns_failed(self, host, answer):
         return ModemError(EHOSTUNREACH, "the module could not resolve %r (%s)" % (host, answer))
 
-    def send_command(self, link, text, mv, prefix, prompt, need, timeout_ms):
-        """A send's command: the link's own, taken while this send uses it (a concurrent
-        send makes a new one), or a new one. A Command is a dozen attributes: heap per chunk
-        on a board. Give it back with sent_with() once its answer has been read."""
+    def send_command(self, link, text, mv, prefix, prompt, need, timeout_ms, scan=None):
+        """A send's command (text None: SEND for mv): the link's own, taken while this send
+        uses it (a concurrent send makes a new one), or a new one. A Command is a dozen
+        attributes: heap per chunk on a board. scan(c, buf, s, e) reads its answer lines in
+        place (at.py). Give it back with sent_with() once its answer has been read."""
+        wire = None
+        if text is None:
+            t = link.send_texts
+            n = len(mv)
+            if t[0] == n:
+                text, wire = t[1], t[2]
+            elif t[3] == n:
+                text, wire = t[4], t[5]
+            else:  # two sizes are kept: full chunks and a same-sized tail format nothing
+                i = t[6]
+                t[6] = 3 - i
+                text = self.SEND % (link.id, n)
+                wire = text + b"\r"
+                t[i], t[i + 1], t[i + 2] = n, text, wire
         c = link.send_cmd
         if c is None:
-            return Command(text, prefix, prompt, need, None, mv, timeout_ms, False)
-        link.send_cmd = None
-        Command.__init__(c, text, prefix, prompt, need, None, mv, timeout_ms, False)  # same attributes: no new heap
+            c = Command(text, prefix, prompt, need, None, mv, timeout_ms, False)
+        else:
+            link.send_cmd = None
+            c.setup(text, prefix, prompt, need, None, mv, timeout_ms, False)  # no new heap
+        c.wire = wire
+        c.scan = scan
+        c.conf = False
+        c.free = -1
         return c
 
     def sent_with(self, link, c):

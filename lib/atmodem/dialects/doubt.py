@@ -6,6 +6,7 @@ the bytes may have hidden (a reboot, a data-waiting notice) is looked for again,
 module's table is reconciled at the next operation. Other sockets carry on."""
 from ..compat import cold
 from ..errors import EPROTO, LinkError
+from .parse import lead_ints
 
 
 def framing(d, target, why, tail):
@@ -34,7 +35,7 @@ def framing(d, target, why, tail):
         for k in d.links.values():
             if pushed(k) or k is last:
                 fail(k, "its data may have been in the damaged bytes (%s)" % why)
-    for sid in d.rescan(seen):
+    for sid in rescan(d, seen):
         k = d.links.get(sid)
         if k is not None and k is not link:
             fail(k, "its data may have been in the damaged bytes (%s)" % why)
@@ -56,3 +57,16 @@ def fail(link, why):
     ib.rx_abort(LinkError(EPROTO, "socket %d: framing error: %s; the connection's data from "
                           "there on is lost (bytes dropped or garbled on the UART, or the module "
                           "reset: README, Errors)" % (link.id, why)))
+
+
+def rescan(d, seen):
+    """The ids of links whose payload headers (d.PAYLOADS) appear in seen (damaged bytes)."""
+    ids = []
+    for pre, field, _, _ in d.PAYLOADS:
+        i = seen.find(pre)
+        while i >= 0:
+            f = lead_ints(b",".join(seen[i + len(pre) : i + len(pre) + 64].split(b",")[field : field + 1]))
+            if f:
+                ids.append(f[0])
+            i = seen.find(pre, i + 1)
+    return ids

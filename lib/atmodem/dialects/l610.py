@@ -5,7 +5,7 @@ comes later as a URC or a bare ERROR; the next one waits for it (pending.py). Th
 format is one setting for the whole module (shared_format.py)."""
 from ..command import Command
 from ..compat import cold, const
-from ..errors import ECONNRESET, EIO, ATError, ATTimeout, LinkError, ModemError, text
+from ..errors import ECONNRESET, ATError, ATTimeout, LinkError, ModemError, text
 from ..flow import Until, pause
 from .base import Dialect
 from .mip import MipData
@@ -316,30 +316,15 @@ class L610(MipData):
                 raise err
             if link.ended():
                 raise link.inbox.error or LinkError(ECONNRESET, "socket %d closed while flowed off" % link.id)
-        n = len(mv)
-        cmd = self.SEND % (link.id, n)
-        c = yield self.send_command(link, cmd, mv, (b"+MIPPUSH:", b"+MIPSEND:"), self.SEND_PROMPT, b"+MIPSEND:", _SEND_MS)
-        conf = c.first(b"+MIPSEND")
-        push = c.first(b"+MIPPUSH")
-        ok = False
-        if c.ok() and conf is not None:
-            f = lead_ints(conf)
-            p = lead_ints(push) if push is not None else [0, 0]
-            st = f[1] if len(f) >= 2 else -1
-            if len(f) == 2 and st > 1:  # G24 p.4-31 `+MIPSEND:1,1497`: <id>,<free>, no status
-                f.append(st)
-                st = 0
-            if len(f) >= 3:
-                ctx.free = f[2]
-            # +MIPPUSH status 2 is "nothing left to send" [docs/real-modules.md]: not a
-            # failure; G24 p.4-31 prints the status alone (`+MIPPUSH:0`)
-            pst = p[1] if len(p) >= 2 else p[0] if p else -1
-            ok = st in (0, 1) and pst in (0, 2)
-        answer = b"" if ok else b" ".join(c.lines + [c.result or b"no answer"])
-        self.sent_with(link, c)
-        if ok:
-            return n
-        raise ATError(text(cmd), text(answer) + " (0 of %d bytes confirmed)" % n, EIO)
+        c = yield self._send_cmd(link, mv)
+        return self.sent(link, c, len(mv))
+
+    def send_now(self, link, mv):
+        return None if link.ctx.xoff else self._send_cmd(link, mv)
+
+    def _send_cmd(self, link, mv):
+        return self.send_command(link, None, mv, (b"+MIPPUSH:", b"+MIPSEND:"), self.SEND_PROMPT, b"+MIPSEND:",
+                                 _SEND_MS, self._scan)
 
     def close(self, link):
         """A flow: True when the module confirmed the id free. Its open may have no result

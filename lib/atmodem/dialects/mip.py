@@ -1,9 +1,11 @@
 """The +MIP family's data lines (Motorola G24, Fibocom G510, L610, L710): pushed data in
 IPRFMT 2 (`+MIPRTCP: <id>,<len>,<raw>`, read inline) and hex data lines in IPRFMT 0
-(`+MIPRTCP: <id>,<left>,<HEX>`). A +MIP dialect is a MipData, which is a Dialect."""
+(`+MIPRTCP: <id>,<left>,<HEX>`); and the answers to a send (`+MIPSEND`, `+MIPPUSH`), with
+the forms real firmware prints (docs/real-modules.md). A +MIP dialect is a MipData, which
+is a Dialect."""
 import binascii
 
-from ..errors import text
+from ..errors import EIO, ATError, text
 from ..framing import DISCARD
 from .base import Dialect
 
@@ -99,3 +101,37 @@ class MipData(Dialect):
         except (ValueError, IndexError):
             return
         self.payload_to(sid).rx_spill()
+
+    def scan_send(self, c, buf, s, e):
+        """A send's +MIPSEND / +MIPPUSH read in place when it says the bytes went (a
+        failure is kept as a line for the error to quote)."""
+        if buf.startswith(b"+MIPSEND:", s, e):
+            self._p = s + 9
+            a = self.num(buf, e)
+            st = self.num(buf, e) if a >= 0 else -1
+            free = self.num(buf, e) if self._p < e else -2
+            if free < 0 and st > 1:  # G24 p.4-31 `+MIPSEND:1,1497`: <id>,<free>, no status
+                st, free = 0, st
+            if st != 0 and st != 1:
+                return False
+            c.conf = True
+            c.free = free
+            c.need = None  # the confirmation is in: the next OK is final
+            return True
+        if buf.startswith(b"+MIPPUSH:", s, e):
+            self._p = s + 9
+            a = self.num(buf, e)
+            st = self.num(buf, e) if self._p < e else a  # G24: the status alone
+            return st == 0 or st == 2  # 2: nothing left to send [docs/real-modules.md]
+        return False
+
+    def sent(self, link, c, n):
+        # scan_send took every line, and each said the bytes went; what it left failed
+        ok = c.ok() and c.conf and not c.lines
+        if ok and c.free >= 0:
+            link.ctx.free = c.free
+        answer = b"" if ok else b" ".join(c.lines + [c.result or b"no answer"])
+        self.sent_with(link, c)
+        if ok:
+            return n
+        raise ATError(text(c.text), text(answer) + " (0 of %d bytes confirmed)" % n, EIO)

@@ -280,43 +280,73 @@ class NM28(Dialect):
     def max_datagram(self, link):
         return self.HEX_SEND if link.mode == "hex" else self.MAX_DATAGRAM  # IPSENDEX: 2048 hex chars
 
-    def send(self, link, mv, peer=None):
+    def send(self, link, mv, peer=None, failed=None):
         """SEND FAIL while the link is up means a full send buffer (the NM28's flow
-        control): retry the same bytes for up to the flow wait, then close with an error."""
+        control): retry the same bytes for up to the flow wait, then close with an error.
+        failed: the SEND FAIL of an attempt already made (send_failed)."""
         m = self.m
         clock = m.clock
         deadline = clock.ticks_add(clock.ticks_ms(), m.flow_wait_ms)
         while True:
-            try:
-                n = yield from self._send_once(link, mv, peer)
-                return n
-            except ATError as err:
-                if "SEND FAIL" not in err.answer or link.ended():
-                    raise
-                if clock.ticks_diff(deadline, clock.ticks_ms()) <= 0:
-                    err = yield from self.flow_timeout(link, "SEND FAIL (send buffer full)")
-                    raise err
-                yield pause(200)
+            if failed is None:
+                try:
+                    n = yield from self._send_once(link, mv, peer)
+                    return n
+                except ATError as err:
+                    failed = err
+            if "SEND FAIL" not in failed.answer or link.ended():
+                raise failed
+            if clock.ticks_diff(deadline, clock.ticks_ms()) <= 0:
+                err = yield from self.flow_timeout(link, "SEND FAIL (send buffer full)")
+                raise err
+            failed = None
+            yield pause(200)
+
+    def send_failed(self, link, mv, err):
+        if not isinstance(err, ATError):
+            raise err
+        return (yield from self.send(link, mv, None, err))
+
+    def send_now(self, link, mv):
+        return None if link.mode == "hex" else self._send_cmd(link, mv, None)
+
+    def _send_cmd(self, link, mv, peer):
+        text = None
+        if peer is not None:
+            text = self.SEND % (link.id, len(mv)) + b',"%s",%d' % (peer[0].encode(), peer[1])
+        return self.send_command(link, text, mv, (b"NETWRITE:", b"SSLNETWRITE:", b"SEND "), self.SEND_PROMPT,
+                                 None, _CMD_MS, self._scan)
+
+    def scan_send(self, c, buf, s, e):
+        """NETWRITE (the module took the bytes) and SEND SUCCESS read in place; SEND FAIL
+        is kept as a line (sent() and errors read it)."""
+        if buf.startswith(b"SEND SUCCESS", s, e) and e - s == 12:
+            c.conf = True
+            return True
+        return buf.startswith(b"NETWRITE:", s, e) or buf.startswith(b"SSLNETWRITE:", s, e)
 
     def _send_once(self, link, mv, peer):
         n = len(mv)
-        to = b',"%s",%d' % (peer[0].encode(), peer[1]) if peer is not None else b""
-        hexed = link.mode == "hex"
-        if hexed:
+        if link.mode == "hex":
+            to = b',"%s",%d' % (peer[0].encode(), peer[1]) if peer is not None else b""
             cmd = b'AT+IPSENDEX=%d,"%s"%s' % (link.id, binascii.hexlify(mv), to)
             c = yield Command(cmd, prefix=b"SEND ", check=False)
-        else:
-            cmd = self.SEND % (link.id, n) + to
-            c = yield self.send_command(
-                link, cmd, mv, (b"NETWRITE:", b"SSLNETWRITE:", b"SEND "), self.SEND_PROMPT, None, _CMD_MS)
-        ok = c.ok() and b"SEND SUCCESS" in c.lines
+            if c.ok() and b"SEND SUCCESS" in c.lines:
+                return n
+            answer = c.lines[-1] if c.lines else c.result or b"no answer"
+            name = "AT+IPSENDEX=%d,<%d bytes as hex>%s" % (link.id, n, text(to))
+            raise ATError(name, text(answer) + " (0 of %d bytes confirmed)" % n, EIO)
+        c = yield self._send_cmd(link, mv, peer)
+        return self.sent(link, c, n)
+
+    def sent(self, link, c, n):
+        ok = c.ok() and (c.conf or b"SEND SUCCESS" in c.lines)
         answer = b"" if ok else c.lines[-1] if c.lines else c.result or b"no answer"
-        if not hexed:
-            self.sent_with(link, c)
+        cmd = c.text
+        self.sent_with(link, c)
         if ok:
             return n
-        name = "AT+IPSENDEX=%d,<%d bytes as hex>%s" % (link.id, n, text(to)) if hexed else text(cmd)
-        raise ATError(name, text(answer) + " (0 of %d bytes confirmed)" % n, EIO)
+        raise ATError(text(cmd), text(answer) + " (0 of %d bytes confirmed)" % n, EIO)
 
     def close(self, link):
         """A flow: True when the module confirmed the id free."""
