@@ -146,30 +146,22 @@ class Inbox(Target):
         return r.buf[a % sz] == 13 and r.buf[b % sz] == 10
 
     def rx_ends_with_line(self, prefixes):
-        """In place, for every pushed payload (no copy: a board's heap): CR LF followed by
-        one of prefixes in the staged payload's last 96 bytes (a CR LF or a prefix cut by
-        the ring's wrap is not seen; this is a last look, not the framing check)."""
+        """In place, for every pushed payload (no copy, no tuple: a board's heap): CR LF
+        followed by one of prefixes in the staged payload's last 96 bytes (a CR LF or a
+        prefix cut by the ring's wrap is not seen; this is a last look, not the framing
+        check)."""
         if self._stage is not None:
             buf = self._stage
-            segs = ((max(0, len(buf) - 96), len(buf)),)
-        else:
-            r = self.ring
-            buf = r.buf
-            n = 96 if r.staged > 96 else r.staged
-            a = r.start + r.count + r.staged - n
-            if a >= r.size:
-                a -= r.size
-            if a + n <= r.size:
-                segs = ((a, a + n),)
-            else:
-                segs = ((a, r.size), (0, a + n - r.size))
-        for a, b in segs:
-            i = buf.find(b"\r\n", a, b)
-            while i >= 0:
-                if buf.startswith(prefixes, i + 2) and i + 2 < b:
-                    return True
-                i = buf.find(b"\r\n", i + 2, b)
-        return False
+            return _line_in(buf, max(0, len(buf) - 96), len(buf), prefixes)
+        r = self.ring
+        buf = r.buf
+        n = 96 if r.staged > 96 else r.staged
+        a = r.start + r.count + r.staged - n
+        if a >= r.size:
+            a -= r.size
+        if a + n <= r.size:
+            return _line_in(buf, a, a + n, prefixes)
+        return _line_in(buf, a, r.size, prefixes) or _line_in(buf, 0, a + n - r.size, prefixes)
 
     def rx_staged(self):
         """What the payload under way brought so far (only after a framing error)."""
@@ -240,3 +232,13 @@ class Inbox(Target):
         d, addr = self.dgrams.pop(0)
         self.dbytes -= len(d)
         return d, addr
+
+
+def _line_in(buf, a, b, prefixes):
+    """CR LF then one of prefixes in buf[a:b]."""
+    i = buf.find(b"\r\n", a, b)
+    while i >= 0:
+        if buf.startswith(prefixes, i + 2) and i + 2 < b:
+            return True
+        i = buf.find(b"\r\n", i + 2, b)
+    return False

@@ -28,6 +28,7 @@ class Link:
         self.read_cmd = None  # the dialect's reusable read command for this link
         self.send_cmd = None  # ... and send command, while no send has it (Dialect.send_command)
         self.send_texts = [-1, None, None, -1, None, None, 0]  # two (size, text, wire) kept
+        self.write = Write(None)  # transparent: the step that writes a send (send_now)
         self.reset()
 
     def reset(self):
@@ -137,14 +138,21 @@ class Link:
         try:
             return (yield from d.send(self, mv[:n] if len(mv) > n else mv, peer))
         except ModemError as err:
-            yield from self._refused(err)
+            raise (yield from self._refused(err))
 
     def send_now(self, mv, off):
         """The steady state of a stream: the dialect's command for the next chunk of mv
-        (from off), or None (send_flow does it). Its answer goes to the dialect's sent()
+        (from off), or the link's write step in data mode, or None (send_flow does it). Its answer goes to the dialect's sent()
         (send_error on failure): no flow and no heap per chunk."""
-        if self.mode == "transparent" or not self.stream or off >= len(mv):
+        if not self.stream or off >= len(mv):
             return None
+        if self.mode == "transparent":
+            if self.entering or self.suspended or off:
+                return None
+            self.check_send()
+            w = self.write
+            w.data = mv  # the UART is the link: one write, no command, no limit
+            return w
         self.check_send()
         d = self.m.dialect
         n = d.max_send(self)
@@ -156,17 +164,17 @@ class Link:
         try:
             return (yield from self.m.dialect.send_failed(self, mv, err))
         except ModemError as err2:
-            yield from self._refused(err2)
+            raise (yield from self._refused(err2))
 
     def _refused(self, err):
-        """A flow that raises err, after a refused send: often the first sign of a lost
+        """A flow: the error to raise for err, a refused send: often the first sign of a lost
         connection, whose URC may be a moment behind. Say that, rather than only the
         command's answer."""
         if not self.ended():
             yield pause(100)
         if self.ended() and not isinstance(err, LinkError):
-            raise LinkError(ECONNRESET, "socket %d: the connection was closed while sending (%s)" % (self.id, err))
-        raise err
+            return LinkError(ECONNRESET, "socket %d: the connection was closed while sending (%s)" % (self.id, err))
+        return err
 
     def datagram_fits(self, mv):
         """mv's length, or EMSGSIZE: one send is one datagram, never a truncated one."""

@@ -4,6 +4,7 @@ arguments, timeouts, blocking, close; the link and its flows know the module."""
 from .checks import check_port, check_size, check_timeout
 from .compat import cold
 from .errors import EAGAIN, EBADF, EINPROGRESS, EISCONN, ENOTCONN, ModemError
+from .flow import Write
 from .link import Link
 from .stream import Stream
 from .states import AF_INET, CLOSED, MODES, OPEN, OPENING, RXBUF_MAX, SOCK_DGRAM, SOCK_STREAM
@@ -176,6 +177,12 @@ class Socket(Stream):
                     c = k.send_now(mv, sent)
                     if c is None:
                         n = yield from k.send_flow(mv[sent:] if sent else mv)
+                    elif isinstance(c, Write):
+                        try:
+                            yield c
+                        finally:
+                            c.data = None  # the program's buffer is not kept alive by us
+                        n = total
                     else:
                         chunk = c.payload
                         try:
