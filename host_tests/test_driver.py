@@ -208,11 +208,27 @@ def test_l610_receive_format_is_shared(emulator, tcp_echo):
     m.close()
 
 
-def test_tls_on_l610_is_refused_clearly(emulator):
+def test_tls_the_module_cannot_do_is_refused_before_it_reaches_the_module(emulator, certs):
+    """The L610 takes its CA as PEM (it keeps no files) and does TLS in push and hex mode;
+    the NM28 documents no upload, so it takes file names. Each refusal says why."""
+    pem = open(certs.dir + "/ca.crt", "rb").read()
     m = modem(emulator("l610"), "l610")
-    with pytest.raises(NotImplementedError, match="L610"):
-        m.socket(tls=atmodem.TLS(verify=False))
+    with pytest.raises(NotImplementedError, match="mutual TLS on the L610"):
+        m.socket(tls=atmodem.TLS(ca=pem, client_cert=pem, client_key=pem))
+    with pytest.raises(ValueError, match="keeps no certificate files"):
+        m.socket(tls=atmodem.TLS(ca="ca.crt"))
+    with pytest.raises(ValueError, match="push and hex mode, not 'buffer'"):
+        m.socket(mode="buffer", tls=atmodem.TLS(ca=pem))
+    with pytest.raises(ValueError, match="TLS 1.2"):
+        m.socket(tls=atmodem.TLS(ca=pem, version="1.1"))
+    assert m.socket(tls=atmodem.TLS(ca=pem)).mode == "push"  # the default mode it does TLS in
     m.close()
+    m = modem(emulator("nm28"), "nm28")
+    with pytest.raises(NotImplementedError, match="no command that stores a certificate"):
+        m.socket(tls=atmodem.TLS(ca=pem))
+    m.close()
+    with pytest.raises(ValueError, match="must be PEM"):
+        atmodem.TLS(ca=b"MIIBszCCAVmgAwIBAgIUX")  # bare Base64: the module would fail every open
 
 
 def test_command_errors_name_the_command_and_answer(emulator):

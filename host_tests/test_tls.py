@@ -1,5 +1,6 @@
-"""TLS on the NM28 through the driver, against loopback TLS servers with the tests' own CA,
-on both runtimes. (The L610 manual has no TLS: see test_driver.)"""
+"""TLS in the module through the driver, against loopback TLS servers with the tests' own CA,
+on both runtimes: the NM28 (certificate files stored on it) and the L610 (its CA uploaded by
+atmodem, docs/l610-tls.md)."""
 from __future__ import annotations
 
 import pytest
@@ -57,3 +58,60 @@ def test_tls_needs_a_ca_or_an_explicit_no():
         atmodem.TLS()
     with pytest.raises(ValueError, match="inject"):
         atmodem.TLS(ca='ca.crt"\r\nAT+CFUN=0')
+
+
+# ---------------------------------------------------------------- the L610 (+GTSSL*)
+def l610(emulator):
+    return emulator("l610", guard_time=0.2)
+
+
+@pytest.mark.parametrize("mode,size", [("push", SIZE), ("hex", 32 * 1024)])
+def test_l610_verified_echo(emulator, certs, runtime, mode, size):
+    with loopback.echo_server(certs.server_context("good")) as srv:
+        run_scenario(l610(emulator), runtime, "l610", "echo_stream", port=srv.port, mode=mode,
+                     size=size, host="localhost", ca_pem=certs.dir + "/ca.crt", guard_ms=250)
+
+
+@pytest.mark.parametrize("server", ["foreign", "expired", "wrong_name"])
+def test_l610_bad_certificates_fail_with_the_modules_tls_error(emulator, certs, runtime, server):
+    with loopback.echo_server(certs.server_context(server)) as srv:
+        out = run_scenario(l610(emulator), runtime, "l610", "tls_refused", port=srv.port, host="localhost",
+                           ca_pem=certs.dir + "/ca.crt")
+    if runtime == "cpython":
+        assert "AT+MIPOPEN" in out and "TLS error -11" in out, out
+
+
+def test_l610_verification_off_must_be_said_and_then_connects(emulator, certs, runtime):
+    with loopback.echo_server(certs.server_context("foreign")) as srv:
+        run_scenario(l610(emulator), runtime, "l610", "echo_stream", port=srv.port, mode="push",
+                     size=16384, host="localhost", verify=0)
+
+
+def test_l610_uploads_its_ca_once_per_boot_of_the_module(emulator, certs):
+    """The L610 keeps no certificates (RAM only): the CA goes up once, later opens reuse it,
+    and after the module rebooted it goes up again. Never on every connect."""
+    import atmodem
+
+    emu = l610(emulator)
+    pem = open(certs.dir + "/ca.crt", "rb").read()
+    m = atmodem.Modem(atmodem.hal.open_serial(emu.path), dialect="l610", guard_ms=250)
+    m.attach(apn="cmnet")
+    tls = atmodem.TLS(ca=pem)
+    with loopback.echo_server(certs.server_context("good")) as srv:
+        for _ in range(3):
+            s = m.socket(tls=tls)
+            s.settimeout(30)
+            s.connect(("localhost", srv.port))
+            s.sendall(b"ping")
+            assert s.read(4) == b"ping"
+            s.close()
+        assert emu.tls_state()["uploads"] == 1 and emu.tls_state()["mode"] == 1
+        emu.reboot()
+        m.until(lambda: m.state == "off", 10000, "the reboot")
+        m.attach(apn="cmnet")
+        s = m.socket(tls=atmodem.TLS(ca=pem))  # the same PEM in another TLS object: same CA
+        s.settimeout(30)
+        s.connect(("localhost", srv.port))
+        s.close()
+        assert emu.tls_state()["uploads"] == 2
+    m.close()

@@ -196,17 +196,13 @@ class Modem:
     # ---------------------------------------------------------------- sockets
     def socket(self, type=SOCK_STREAM, mode=None, tls=None, rxbuf=4096, af=AF_INET):
         self.check_open()
-        if mode is None:
-            mode = self.default_mode
         if not self.started:
             raise ModemError(EINVAL, "call modem.start() (or attach()) before opening sockets")
         d = self.dialect
-        if tls is not None and not d.TLS:
-            raise NotImplementedError(
-                "the %s does no TLS in the module: atmodem will not open a plain-text "
-                "connection instead; layer TLS on the socket in your program (e.g. "
-                "MicroPython's tls)" % d.NAME
-            )
+        if tls is not None:
+            mode = d.tls_mode(tls, mode, self.default_mode)
+        elif mode is None:
+            mode = self.default_mode
         if mode not in d.MODES and mode in ("buffer", "push", "hex", "transparent"):
             raise ValueError("the %s has no %r mode (it has %s)" % (d.NAME, mode, ", ".join(d.MODES)))
         return Socket(self, af, type, mode, tls, rxbuf)

@@ -152,6 +152,16 @@ class Emulator:
         with mod.lock:
             setattr(mod, "dial_refusals", count)
 
+    def tls_state(self) -> dict:
+        """The L610's module-wide TLS state (AT+GTSSL*): mode, version, trust (files
+        uploaded since power-on), uploads (since start(), kept across reboots) and error
+        (what AT+GTSSLERR? answers)."""
+        hook = getattr(self.mod, "tls_state", None)
+        if hook is None:
+            raise NotImplementedError("only the l610 emulator has module-wide TLS state")
+        with self.mod.lock:
+            return hook()
+
     def clear_faults(self) -> None:
         with self.mod.lock:
             self.mod.faults.clear()

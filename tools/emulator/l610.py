@@ -1,8 +1,9 @@
 """Fibocom L610: the +MIP* command set, receive formats, flow control, transparent
-mode (docs/l610.md)."""
+mode (docs/l610.md), TLS in the module with AT+GTSSL* (docs/l610-tls.md)."""
 from __future__ import annotations
 
 import binascii
+import ssl
 
 from . import netconn
 from .module import Module
@@ -12,6 +13,37 @@ from .variants import L610Manual
 
 HEX_CHUNK = 1024  # bytes per +MIPRTCP line in IPRFMT 0
 RAW_CHUNK = 1460
+
+# AT+MIPOPEN's last field [docs/l610-tls.md: RUST, SMDI, ALI]
+PROTO_TCP, PROTO_UDP, PROTO_TLS = 0, 1, 2
+# AT+GTSSLERR? codes of a failed TLS open [docs/l610-tls.md, SMDI's groups]
+SSLERR_HANDSHAKE = -7  # the handshake failed (and any other failure of a TLS open)
+SSLERR_VERIFY = -11  # the server's certificate did not verify: CA, name or dates
+SSLERR_TRUST = -19  # the trust list is empty or holds a file that is not PEM [SMDI]
+TRUST_MIN, TRUST_MAX = 4, 8192  # AT+GTSSLFILE lengths [SMDI's size range]
+PEM_MARK = b"-----BEGIN CERTIFICATE-----"
+
+
+class TlsSetup:
+    """The module-wide AT+GTSSL* settings as one open takes them (a snapshot, so that
+    later commands do not change a handshake under way)."""
+
+    def __init__(self, mode: int, version: int, trust):
+        self.mode, self.version, self.trust = mode, version, list(trust)
+
+    def context(self) -> ssl.SSLContext:
+        if self.mode == 1:
+            # A file that is not PEM fails the opens while no PEM one is there; a real L610
+            # took a good upload after a bad one and opened (docs/l610-tls.md, SMDI)
+            cadata = [f.decode("latin-1") for f in self.trust if PEM_MARK in f]  # str: PEM (bytes: DER)
+            if not cadata:
+                raise netconn.OpenFailed(SSLERR_TRUST, "no PEM trust file")
+        else:
+            cadata = []
+        try:
+            return netconn.trust_context(self.mode == 1, cadata, tls12_min=self.version == 4)
+        except (ssl.SSLError, ValueError) as e:
+            raise netconn.OpenFailed(SSLERR_TRUST, "unreadable trust file: %s" % e)
 
 
 class L610(Module):
@@ -25,6 +57,7 @@ class L610(Module):
     def __init__(self, *a, **kw):
         self.iprfmt = 0  # kept across power-off [docs/l610.md]
         self.dial_refusals = 0  # the network refuses this many dials (Emulator.refuse_dial)
+        self.ssl_uploads = 0  # AT+GTSSLFILE uploads since the emulator started (tests)
         super().__init__(*a, **kw)
         self.handlers.update(
             {
@@ -36,6 +69,10 @@ class L610(Module):
                 "+MIPCLOSE": self.at_mipclose,
                 "+MIPODM": self.at_mipodm,
                 "+MIPDNS": self.at_mipdns,
+                "+GTSSLVER": self.at_gtsslver,
+                "+GTSSLMODE": self.at_gtsslmode,
+                "+GTSSLFILE": self.at_gtsslfile,
+                "+GTSSLERR": self.at_gtsslerr,
                 "O": self.at_o,
             }
         )
@@ -44,6 +81,21 @@ class L610(Module):
         self.busy = False  # an async command has not finished yet
         self.dialling = False  # AT+MIPCALL=1 answered OK, result not yet out
         self.odm_ids: set = set()
+        # TLS: module-wide and lost at power-off [docs/l610-tls.md, "Files are not kept"]
+        self.sslver = 0
+        self.sslmode = 0
+        self.trust: list = []  # the uploaded TRUSTFILEs, bytes, in upload order
+        self.sslerr = 0  # the last failed TLS open's code (AT+GTSSLERR?), 0 after a good one
+
+    def tls_state(self) -> dict:
+        """For tests (Emulator.tls_state)."""
+        return {
+            "mode": self.sslmode,
+            "version": self.sslver,
+            "trust": len(self.trust),
+            "uploads": self.ssl_uploads,
+            "error": self.sslerr,
+        }
 
     def sim_became_ready(self) -> None:
         self.urc("+SIM READY")
@@ -85,6 +137,61 @@ class L610(Module):
                     data, addr = s.take(RAW_CHUNK if s.kind == "TCP" else 65536)
                     self.push_data(s, data, addr)
 
+    # ---------------------------------------------------------------- TLS settings
+    def _setting(self, tag: str, attr: str, allowed, kind, args) -> None:
+        if kind == "read":
+            return self.info("%s: %d" % (tag, getattr(self, attr)))
+        if kind != "set" or len(args) != 1:
+            raise CmdError(50)
+        v = num(args[0], 0, max(allowed))
+        if v not in allowed:
+            raise CmdError(50)
+        setattr(self, attr, v)
+        self.ok()
+
+    def at_gtsslver(self, kind, args) -> None:
+        self._setting("+GTSSLVER", "sslver", range(0, 5), kind, args)
+
+    def at_gtsslmode(self, kind, args) -> None:
+        self._setting("+GTSSLMODE", "sslmode", (0, 1), kind, args)
+
+    def at_gtsslfile(self, kind, args) -> None:
+        if kind == "read":
+            return self.info("+GTSSLFILE: TRUSTFILE,%d" % len(self.trust))
+        if kind != "set" or len(args) != 2 or text_arg(args[0]).upper() != "TRUSTFILE":
+            raise CmdError(50)
+        n = num(args[1], TRUST_MIN, TRUST_MAX)
+        self._prompt(n, lambda data: self._trust_in(n, data))
+
+    def _trust_in(self, n: int, data: bytes) -> None:
+        if len(data) != n:  # the prompt timed out short of <len>
+            return self.error(50)
+        self.trust.append(data)
+        self.ssl_uploads += 1
+        self.ok()
+
+    def at_gtsslerr(self, kind, args) -> None:
+        if kind != "read":
+            raise CmdError(50)
+        self.info("+GTSSLERR: %d" % self.sslerr)
+
+    def open_conn(self, sock: Sock) -> netconn.Conn:
+        if not sock.tls:
+            return super().open_conn(sock)
+        setup: TlsSetup = getattr(sock, "tls_setup")  # set by _open_args
+        try:
+            if self.reg_stat() not in (1, 5):
+                raise netconn.OpenFailed(netconn.ERR_CONNECT, "not registered")
+            ctx = setup.context()
+            return netconn.connect_tls_with(
+                sock.host, sock.rport, ctx, self.cfg.connect_timeout, sock.lport, sni=True
+            )
+        except netconn.OpenFailed as e:
+            code = e.code if e.code < 0 else SSLERR_VERIFY if e.code == netconn.ERR_CERT else SSLERR_HANDSHAKE
+            raise netconn.OpenFailed(code, str(e))
+        except OSError as e:  # a reset during the handshake: TlsConn lets it through
+            raise netconn.OpenFailed(SSLERR_HANDSHAKE, "TLS handshake failed: %s" % e)
+
     # ---------------------------------------------------------------- bearer
     def at_mipcall(self, kind, args) -> None:
         if kind == "read":
@@ -123,23 +230,28 @@ class L610(Module):
         self._done(self.fw.call_result(self.ip))
 
     # ---------------------------------------------------------------- open and close
-    def _open_args(self, args):
+    def _open_args(self, args, tls: bool = False):
+        """tls: protocol 2 is allowed (AT+MIPOPEN; AT+MIPODM has no TLS in any source)."""
         if len(args) != 5:
             raise CmdError(50)
         sid = num(args[0], 1, 6)
         lport = num(args[1], 0, 65535) if args[1] else 0
         host = text_arg(args[2])
-        rport, proto = num(args[3], 1, 65535), num(args[4], 0, 1)
+        rport, proto = num(args[3], 1, 65535), num(args[4], 0, PROTO_TLS if tls else PROTO_UDP)
         if self.ip is None or sid in self.socks:
             raise CmdError(3)
-        return Sock(self, sid, "UDP" if proto else "TCP", host, rport, lport)
+        sock = Sock(self, sid, "UDP" if proto == PROTO_UDP else "TCP", host, rport, lport)
+        if proto == PROTO_TLS:
+            sock.tls = True
+            sock.tls_setup = TlsSetup(self.sslmode, self.sslver, self.trust)  # type: ignore[attr-defined]
+        return sock
 
     def at_mipopen(self, kind, args) -> None:
         if kind == "read":
             return self.info(self._free_line("+MIPOPEN"))
         if kind == "test":
-            return self.info('+MIPOPEN: (1-6),(0-65535),"(0-255).(0-255).(0-255).(0-255)",(0-65535),(0-1)')
-        sock = self._open_args(args)
+            return self.info('+MIPOPEN: (1-6),(0-65535),"(0-255).(0-255).(0-255).(0-255)",(0-65535),(0-2)')
+        sock = self._open_args(args, tls=True)
         self._async()
         sock.buffered = self.iprfmt == 5
         self.socks[sock.id] = sock
@@ -149,6 +261,8 @@ class L610(Module):
         self.connect_async(sock, lambda err, why: self._opened(sock, err))
 
     def _opened(self, sock: Sock, err: int, ok_after: bool = False) -> None:
+        if sock.tls:
+            self.sslerr = err  # 0, or the GTSSLERR code open_conn gave the failure
         self._done("+MIPOPEN: %d,%d" % (sock.id, 0 if err else 1))
         if ok_after:
             self.ok()
@@ -232,8 +346,13 @@ class L610(Module):
         n = num(args[1], 1, 2048)
         if sock is None or sock.state != "open":
             raise CmdError(3)
+        self._prompt(n, lambda data: self._sent(sock, data))
+
+    def _prompt(self, n: int, done) -> None:
+        """The `>` prompt, then the next n bytes from the host (raw, not echoed) go to
+        done; a timeout gives it fewer. AT+MIPSEND and AT+GTSSLFILE."""
         self.out(b"\r\n>")
-        self.expect_payload(n, lambda data: self._sent(sock, data))
+        self.expect_payload(n, done)
 
     def _sent(self, sock: Sock, data: bytes) -> None:
         if sock.dead or not data:

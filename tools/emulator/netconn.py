@@ -148,12 +148,16 @@ class Conn:
 class TlsConn(Conn):
     """TLS over a plain socket through memory BIOs."""
 
-    def __init__(self, sock: socket.socket, ctx: ssl.SSLContext, host: str, timeout: float):
+    def __init__(
+        self, sock: socket.socket, ctx: ssl.SSLContext, host: str, timeout: float, sni: bool = False
+    ):
         super().__init__(sock)
         self._in = ssl.MemoryBIO()
         self._out = ssl.MemoryBIO()
         self._lock = threading.Lock()
-        hostname = host if ctx.check_hostname else None
+        # The name is sent (SNI) and checked when the context checks names; sni=True sends
+        # it without a check too.
+        hostname = host if (sni or ctx.check_hostname) else None
         self._obj = ctx.wrap_bio(self._in, self._out, server_hostname=hostname)
         sock.settimeout(timeout)
         try:
@@ -174,6 +178,8 @@ class TlsConn(Conn):
             raise OpenFailed(ERR_TLS, "TLS handshake failed: %s" % e)
         except socket.timeout:
             raise OpenFailed(ERR_TIMEOUT, "TLS negotiation timed out")
+        except OSError as e:  # a reset mid-handshake: the open fails, it does not hang
+            raise OpenFailed(ERR_TLS, "connection lost during the TLS handshake: %s" % e)
         sock.settimeout(None)
 
     def _flush(self) -> None:
@@ -258,12 +264,38 @@ def connect_tcp(host: str, port: int, timeout: float, lport: int = 0) -> Conn:
 
 def connect_tls(host: str, port: int, settings: TlsSettings, cert_dir, lport: int = 0) -> Conn:
     ctx = settings.context(cert_dir)
-    plain = connect_tcp(host, port, settings.negotiatetime, lport)
+    return connect_tls_with(host, port, ctx, settings.negotiatetime, lport)
+
+
+def connect_tls_with(
+    host: str, port: int, ctx: ssl.SSLContext, timeout: float, lport: int = 0, sni: bool = False
+) -> Conn:
+    """A TCP connection to host:port, then a TLS handshake with ctx (both within timeout
+    each); the plain socket is closed if the handshake fails. sni: see TlsConn."""
+    plain = connect_tcp(host, port, timeout, lport)
     try:
-        return TlsConn(plain.sock, ctx, host, settings.negotiatetime)
+        return TlsConn(plain.sock, ctx, host, timeout, sni)
     except BaseException:
         plain.close()
         raise
+
+
+def trust_context(verify: bool, cadata=(), tls12_min: bool = False) -> ssl.SSLContext:
+    """A client context from CA certificates held in memory (a module's uploaded files),
+    not from files: verify=False is CERT_NONE without a name check, verify=True checks
+    the chain against cadata (PEM text or DER bytes, each loaded by
+    load_verify_locations) and the server's name. An entry OpenSSL cannot read raises
+    ssl.SSLError."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if tls12_min:
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    if not verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+    for entry in cadata:
+        ctx.load_verify_locations(cadata=entry)
+    return ctx
 
 
 def open_udp(host: Optional[str], port: int, lport: int, listen_host: str) -> Conn:

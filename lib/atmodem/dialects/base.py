@@ -253,6 +253,13 @@ class Dialect:
         tells when). Sets link.open_cmd and link.ctx. Raises ATError when refused at once."""
         raise NotImplementedError
 
+    def tls_mode(self, tls, mode, default):
+        """(TLS) The mode a TLS socket opens in (mode None: default, or one the module does
+        TLS in); raises for what it cannot do with tls, before anything reaches it."""
+        raise NotImplementedError(
+            "the %s does no TLS in the module: atmodem will not open a plain-text connection "
+            "instead; layer TLS on the socket in your program (e.g. MicroPython's tls)" % self.NAME)
+
     def open_timeout(self, link, timeout_ms):
         """How long the whole open may take, given the program's timeout."""
         return timeout_ms
@@ -295,8 +302,7 @@ class Dialect:
         raise err
         yield
 
-    def scan_send(self, c, buf, s, e):
-        """A send's answer line read in place: True when it took it (Command.scan)."""
+    def scan_send(self, c, buf, s, e):  # a send's answer read in place: True if taken
         return False
 
     def max_send(self, link):

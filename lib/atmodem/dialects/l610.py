@@ -6,7 +6,7 @@ format is one setting for the whole module (shared_format.py)."""
 from ..command import Command
 from ..compat import cold, const
 from ..errors import ECONNRESET, ATError, ATTimeout, LinkError, ModemError, text
-from ..flow import Until, pause
+from ..flow import Until, once, pause
 from .base import Dialect
 from .mip import MipData
 from .parse import ints, lead_ints, unquote
@@ -30,6 +30,7 @@ _SEND_MS = const(33000)  # "wait at least 30 s for +MIPSEND" [docs/l610.md, AT+M
 # IPRFMT 0 data lines: the largest datagram (2048 bytes) as hex and its header. The manual
 # bounds no TCP line: a longer one is ENOBUFS on its link (overflow), never a silent gap.
 _HEX_LINE = const(4200)
+_TLS_MODES = ("push", "hex")
 # which URCs carry each async command's result (a failed open may come as +MIPSTAT)
 _OPEN_HEADS = (b"+MIPOPEN:", b"+MIPSTAT:")
 _ODM_HEADS = (b"+MIPODM:", b"+MIPSTAT:")
@@ -54,6 +55,7 @@ class L610(MipData):
     IDS = (1, 2, 3, 4, 5, 6)
     MODES = ("buffer", "push", "hex", "transparent")
     SHARED_FORMAT = True
+    TLS = True  # push and hex only: the modes real firmware shows TLS in (docs/l610-tls.md)
     MAX_SEND = 2048
     MAX_READ = 2048  # a whole 2048-byte datagram is one read
     MAX_DATAGRAM = 2048
@@ -92,6 +94,7 @@ class L610(MipData):
         self.asyncs = AsyncCommands(modem.clock if modem is not None else None)
         self.call = None
         self.dns = None
+        self.tls_now = [None, None, []]  # GTSSLMODE, GTSSLVER, CAs uploaded since its boot
         self._socket_urcs = {p: getattr(self, n) for p, n in self.SOCKET_URCS}
 
     def install(self, engine):
@@ -210,6 +213,7 @@ class L610(MipData):
         Dialect.lost_all(self, err, gone)
         if gone:
             self.asyncs.forget()  # a rebooted module runs nothing
+            self.tls_now = [None, None, []]  # and keeps no TLS settings or CAs
 
     # ---------------------------------------------------------------- bearer
     def attach(self, apn, user, password, timeout_ms, step):
@@ -263,6 +267,9 @@ class L610(MipData):
         """Up to the OK of the open; +MIPOPEN / +MIPODM comes later."""
         link.ctx = ctx = Context()
         proto = 0 if link.stream else 1
+        if link.tls is not None:
+            proto = 2
+            yield from once("dialects.gtssl", "setup", self, link.tls)
         heads = _OPEN_HEADS
         if link.mode == "transparent":
             heads = _ODM_HEADS
@@ -289,7 +296,19 @@ class L610(MipData):
         if link.opened is None and p is not None and p.done():
             link.opened = False
             link.open_answer = p.result
-        return Dialect.opened(self, link)
+        if not link.opened and link.tls is not None:
+            why = yield from once("dialects.gtssl", "failure", self)
+            raise self.open_failed(text(link.open_cmd), text(link.open_answer) + why)
+        return (yield from Dialect.opened(self, link))
+
+    def tls_mode(self, tls, mode, default):
+        cold("dialects.gtssl", "check", self, tls)
+        if mode is None:
+            mode = default if default in _TLS_MODES else "push"
+        if mode not in _TLS_MODES:
+            raise ValueError("the L610 does TLS in push and hex mode, not %r: no source shows it in "
+                             "the others (docs/l610-tls.md)" % mode)
+        return mode
 
     def resume(self, link):
         """ATO: CONNECT, and the UART carries the link again."""

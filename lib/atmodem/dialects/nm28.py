@@ -173,7 +173,7 @@ class NM28(Dialect):
         """Up to the OK of the open; +IPOPEN / +SSLOPEN comes later."""
         link.ctx = Context()
         if link.tls is not None:
-            for name, value in link.tls.settings():
+            for name, value in cold("dialects.nm28_tls", "settings", link.tls):
                 yield Command(b'AT+SSLCFG="%s",%d,%s' % (name, link.id, value))
         kind = b"TCP" if link.stream else b"UDP"
         link.open_cmd = b'AT+IPOPEN=%d,"%s","%s",%d,0,%d' % (link.id, kind, host.encode(), port, 1 if link.tls else 0)
@@ -181,6 +181,10 @@ class NM28(Dialect):
         # pump does it, ahead of anything else), and what it pushes meanwhile is kept.
         link.inbox.want_hold = link.mode == "buffer"
         yield Command(link.open_cmd)
+
+    def tls_mode(self, tls, mode, default):
+        cold("dialects.nm28_tls", "check", tls)
+        return default if mode is None else mode
 
     def open_timeout(self, link, timeout_ms):
         if link.tls is not None:
