@@ -58,6 +58,7 @@ package(
         "table.py",
         "texts.py",
         "tls.py",
+        "tls_shim.py",
     ),
     base_path="lib",
 )

@@ -1,7 +1,7 @@
 """HTTP GET with MicroPython's `requests`, unmodified, over the cellular module: the library
 gets the modem's sockets as its socket module.
 
-    micropython examples/http_requests.py /dev/ttyUSB0 http://example.org/
+    micropython examples/http_requests.py /dev/ttyUSB0 https://example.org/
 
 MicroPython only: `requests` is MicroPython's (`mpremote mip install requests` on a board; the
 unix port has it frozen in). On CPython use http_get.py, or CPython's own HTTP libraries."""
@@ -23,8 +23,11 @@ print("module:", modem.start())
 print("address:", modem.attach(apn=APN))
 
 # Import requests with the modem's sockets as its `socket`; only requests sees them, Wi-Fi
-# sockets stay as they were.
-requests = modem.sockets().load("requests")
+# sockets stay as they were. install_tls(): an https:// URL gets TLS in the module (requests
+# wraps the modem's socket; a socket that is not the modem's keeps MicroPython's tls).
+sm = modem.sockets()
+sm.install_tls()
+requests = sm.load("requests")
 
 r = requests.get(URL)  # the module resolves the name
 print("status:", r.status_code)

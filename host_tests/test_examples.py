@@ -121,15 +121,22 @@ def test_asyncio_echo(emulator, dialect, runtime, echo_server):
     assert "ticker ran" in out, out
 
 
-def test_http_requests(emulator, dialect):
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_http_requests(emulator, dialect, certs, scheme):
     """micropython binary only: `requests` here is MicroPython's (frozen into the binary);
-    CPython has no such module (its `requests` from PyPI is another library)."""
+    CPython has no such module (its `requests` from PyPI is another library). https: TLS in
+    the module, through the shim requests' own `tls` import gets (requests does not verify)."""
     emu = emulator(dialect)
-    srv = loopback.HttpServer()
+    srv = loopback.HttpServer(certs.server_context("good") if scheme == "https" else None)
     try:
-        out = run_example("http_requests.py", "micropython", [emu.path, "http://localhost:%d/bytes/3000" % srv.port])
+        out = run_example("http_requests.py", "micropython",
+                          [emu.path, "%s://localhost:%d/bytes/3000" % (scheme, srv.port)])
     finally:
         srv.close()
+    if scheme == "https":  # the module's TLS opened it (MicroPython's tls would open it plain)
+        sent = emu.transcript("<")
+        tls_open = b'AT+MIPOPEN=1,,"localhost",%d,2\r' if dialect == "l610" else b'AT+IPOPEN=0,"TCP","localhost",%d,0,1\r'
+        assert tls_open % srv.port in sent and (b"AT+GTSSLMODE=0" if dialect == "l610" else b"AT+SSLCFG") in sent, out
     assert "module: %s" % dialect.upper() in out, out
     assert "status: 200" in out, out
     assert "body: 3000 bytes" in out, out

@@ -53,6 +53,50 @@ def broker(tmp_path):
     proc.wait(5)
 
 
+@pytest.fixture
+def tls_broker(tmp_path, certs):
+    """mosquitto with a TLS listener whose certificate the tests' CA signed (for localhost)."""
+    if MOSQUITTO is None:
+        pytest.skip("mosquitto is not installed (apt-get install mosquitto)")
+    from host_tests.emu_helpers import free_port
+
+    port = free_port()
+    certs.good.cert_chain_pems[0].write_to_path(str(tmp_path / "server.crt"))
+    certs.good.private_key_pem.write_to_path(str(tmp_path / "server.key"))
+    conf = tmp_path / "mosquitto.conf"
+    # user root: as root, mosquitto would drop to its own user, which cannot read pytest's 0700 dirs
+    conf.write_text("listener %d 127.0.0.1\nuser root\nallow_anonymous true\ncafile %s/ca.crt\ncertfile %s\nkeyfile %s\n"
+                    % (port, certs.dir, tmp_path / "server.crt", tmp_path / "server.key"))
+    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise
+            time.sleep(0.05)
+    yield port
+    proc.terminate()
+    proc.wait(5)
+
+
+@pytest.mark.parametrize("dialect", names())
+def test_umqtt_over_8883_through_tls_in_the_module(emulator, tls_broker, certs, mplibs, dialect):
+    """umqtt.simple, unmodified, ssl=True with a verified server: the modem's tls shim turns
+    its wrapped socket into a module TLS connection (issue 21)."""
+    emu = emulator(dialect, cert_dir=certs.dir) if dialect == "nm28" else emulator(dialect)
+    env = {"MICROPYPATH": ":".join([os.path.join(ROOT, "lib"), mplibs, ".frozen"])}
+    r = subprocess.run(
+        [MP, "-X", "heapsize=8M", os.path.join(ROOT, "host_tests", "mp_mqtt_tls.py"), emu.path, dialect,
+         str(tls_broker), certs.dir + "/ca.crt"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert "PASS" in r.stdout and "True" in r.stdout, r.stdout + r.stderr
+
+
 @pytest.fixture(scope="module")
 def client_lib(tmp_path_factory):
     """chumicro_mqtt's own files, for the micropython binary's path."""

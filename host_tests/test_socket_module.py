@@ -61,3 +61,43 @@ def test_cpython_timeout_is_the_socket_modules(emulator, tcp_echo):
         assert sys.modules["socket"] is before
     finally:
         m.close()
+
+
+def test_the_tls_shim_leaves_other_sockets_to_the_tls_they_had(emulator, certs):
+    """install_tls() replaces tls/ussl for libraries that wrap a socket; a socket that is not
+    the modem's (here a host socket) is wrapped by the module it replaced, with the same
+    context settings, and an atmodem socket gets TLS in the module (its link has the TLS)."""
+    import socket as host_socket
+    import sys
+
+    import atmodem
+    from tools import loopback
+
+    saved = {k: sys.modules.get(k) for k in ("tls", "ussl")}
+    m = atmodem.Modem(atmodem.hal.open_serial(emulator("l610").path), dialect="l610")
+    try:
+        m.attach(apn="cmnet")
+        shim = m.sockets().install_tls()
+        assert sys.modules["tls"] is shim and sys.modules["ussl"] is shim and sys.modules["ssl"] is not shim
+        with loopback.echo_server(certs.server_context("good")) as srv:
+            ctx = shim.SSLContext(shim.PROTOCOL_TLS_CLIENT)
+            ctx.load_verify_locations(cafile=certs.dir + "/ca.crt")
+            plain = host_socket.create_connection(("localhost", srv.port))
+            wrapped = ctx.wrap_socket(plain, server_hostname="localhost")
+            wrapped.sendall(b"host")
+            assert wrapped.recv(4) == b"host" and type(wrapped).__name__ == "SSLSocket"
+            wrapped.close()
+            s = m.sockets().socket()
+            s.settimeout(30)
+            s.connect(("127.0.0.1", srv.port))
+            s = ctx.wrap_socket(s, server_hostname="localhost")
+            s.sendall(b"module")
+            assert s.read(6) == b"module" and s.link.tls is not None and s.link.tls.verify
+            s.close()
+    finally:
+        m.close()
+        for k, v in saved.items():
+            if v is None:
+                sys.modules.pop(k, None)
+            else:
+                sys.modules[k] = v

@@ -72,6 +72,27 @@ class Socket(Stream):
             raise ModemError(EINPROGRESS, "connecting (poll for POLLOUT)")
         self._m.run(self.connect_flow(addr))
 
+    def start_tls(self, tls, host=None):
+        """This connected stream socket again, with TLS in the module: a module cannot start
+        TLS on an open connection, so it is closed and opened anew to the same peer (host:
+        the name the certificate must carry; default the one connect() was given). For
+        libraries that wrap a connected socket (atmodem.tls_shim); nothing may have been
+        received on it yet (that would be lost)."""
+        self._usable()
+        k = self.link
+        if k.state != OPEN or not k.stream or k.peer is None:
+            raise ModemError(ENOTCONN, "start_tls needs a connected stream socket")
+        if len(k.inbox) or k.inbox.readable:
+            raise ModemError(EISCONN, "socket %d already received data in plain text" % k.id)
+        m = self._m
+        mode = m.dialect.tls_mode(tls, None, m.default_mode)  # raises before anything changes
+        peer = (host or k.peer[0], k.peer[1])
+        m.run(k.close_flow())
+        self.link = Link(m, SOCK_STREAM, mode, tls, k.inbox.cap)
+        self._has_input = self.link.inbox.has_input
+        self.connect(peer)
+        return self
+
     def connect_flow(self, addr, begin_only=False):
         host, port = _address(addr)
         cold("texts", "check_host", host)

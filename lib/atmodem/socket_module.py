@@ -1,6 +1,7 @@
 """modem.sockets(): the names libraries written for the `socket` module use, over the modem.
 Loaded only when sockets() is called. MicroPython cannot make module objects, so this is an
-object; load() and install_into() give it to one library and leave sys.modules alone."""
+object; load() and install_into() give it to one library and leave sys.modules alone
+(install_tls() is the one call that changes it: tls and ussl, for libraries' TLS)."""
 import sys
 
 from .checks import check_timeout
@@ -50,6 +51,14 @@ class SocketModule:
         self.modem = modem
         self.__name__ = "socket"
         self._default = None  # for new sockets: setdefaulttimeout
+
+    def install_tls(self, ca=None):
+        """tls, ssl and ussl in sys.modules become a shim: libraries that wrap an atmodem
+        socket (requests' https, umqtt's ssl) get TLS in the module; every other socket
+        keeps the TLS it had. ca: the CA (PEM) when a library asks to verify and names none."""
+        from .tls_shim import install
+
+        return install(ca)
 
     def socket(self, af=AF_INET, type=SOCK_STREAM, proto=0, mode=None, tls=None, rxbuf=4096):
         s = self.modem.socket(type, mode=mode, tls=tls, rxbuf=rxbuf, af=af)
