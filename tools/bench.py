@@ -28,6 +28,7 @@ from atmodem.dialects import names  # noqa: E402
 
 MODES = ("push", "hex", "buffer", "transparent")
 TLS_MODES = ("push", "buffer", "transparent")
+L610_TLS_MODES = ("push", "hex")  # the modes the L610 does TLS in (docs/l610-tls.md)
 
 
 def modem_on(emu, dialect, baud=115200):
@@ -82,14 +83,15 @@ def tls_setup(cert_dir):
     ca.cert_pem.write_to_path(os.path.join(cert_dir, "ca.crt"))
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ca.issue_cert("localhost").configure_cert(ctx)
-    return atmodem.TLS(ca="ca.crt"), ctx
+    # the NM28 names the file it stores; the L610 is given the CA, uploaded once per boot
+    return {"nm28": (atmodem.TLS(ca="ca.crt"), ctx), "l610": (atmodem.TLS(ca=ca.cert_pem.bytes()), ctx)}
 
 
 def throughput(bauds, sizes):
     print("throughput as a fraction of the UART line rate (baud/10 bytes/s each way)")
     print("%-6s %-7s %-20s %10s %10s" % ("module", "baud", "mode", "download", "upload"))
     rows = [(d, mode, False) for d in names() for mode in MODES]
-    rows += [("nm28", mode, True) for mode in TLS_MODES]
+    rows += [("nm28", mode, True) for mode in TLS_MODES] + [("l610", mode, True) for mode in L610_TLS_MODES]
     with tempfile.TemporaryDirectory() as cert_dir:
         tls = tls_setup(cert_dir)
         for baud in bauds:
@@ -99,8 +101,8 @@ def throughput(bauds, sizes):
                     emu.wait_idle()
                     m = modem_on(emu, dialect, baud)
                     line = baud / 10
-                    d = download(m, mode, size, tls if use_tls else None) / line
-                    u = upload(m, mode, size, tls if use_tls else None) / line
+                    d = download(m, mode, size, tls[dialect] if use_tls else None) / line
+                    u = upload(m, mode, size, tls[dialect] if use_tls else None) / line
                     m.close()
                 name = mode + (" (default)" if mode == "buffer" else "") + (" TLS" if use_tls else "")
                 print("%-6s %-7d %-20s %10.3f %10.3f" % (dialect, baud, name, d, u), flush=True)
