@@ -116,3 +116,4 @@ class Read(Background):
         self.size = 0  # how much it asks for
         self.notes = 0  # the link's data-waiting notices when it went out
         self.garbled = None  # data out of place seen while it was out (doubt.py)
+        self.fmt = b""  # its command ("%d,%d": id, length; Dialect.read_fmt)

@@ -188,6 +188,11 @@ class Payload:
             return n  # the next byte, or the line going quiet, decides
         b = data[i]
         if not self.push:
+            while b == _CR or b == _LF:  # a blank line before the OK (a Quectel's read answer)
+                i += 1
+                if i >= n:
+                    return n
+                b = data[i]
             if b == _O:
                 self.commit()
             else:

@@ -199,3 +199,11 @@ class Link:
 
     def timed_out(self, what, seconds):
         return Timeout(ETIMEDOUT, "socket %d: %s timed out after %s s" % (self.id, what, seconds))
+
+    def flow_timeout(self, what):
+        """A flow: no room in the module's send buffer for the flow wait (30 s). The
+        connection is closed (the module may drop it anyway); returns the error to raise."""
+        err = LinkError(ETIMEDOUT, "socket %d: %s for %d s; connection closed" % (self.id, what, self.m.flow_wait_ms // 1000))
+        yield from once("table", "abandon", self.m, self)
+        self.on_closed(err)
+        return err

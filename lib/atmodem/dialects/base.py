@@ -7,7 +7,7 @@ flow.Until steps to a runner and get the answers back (flow.py). It talks to lin
 and their inbox, never to a program's Socket. docs/adding-a-module.md is the checklist."""
 from ..command import Command, Read
 from ..compat import cold, const
-from ..errors import ECONNREFUSED, EHOSTUNREACH, EMFILE, ETIMEDOUT, ConnectError, LinkError, ModemError, text
+from ..errors import ECONNREFUSED, EHOSTUNREACH, EMFILE, ConnectError, ModemError, text
 from ..flow import once
 from ..framing import DISCARD
 from .parse import garbled
@@ -354,7 +354,7 @@ class Dialect:
             else:  # two sizes are kept: full chunks and a same-sized tail format nothing
                 i = t[6]
                 t[6] = 3 - i
-                text = self.SEND % (link.id, n)
+                text = self.send_fmt(link) % (link.id, n)
                 wire = text + b"\r"
                 t[i], t[i + 1], t[i + 2] = n, text, wire
         c = link.send_cmd
@@ -369,6 +369,12 @@ class Dialect:
         c.free = -1
         return c
 
+    def send_fmt(self, link):  # the send command for link ("%d,%d": id, length)
+        return self.SEND
+
+    def read_fmt(self, link):  # the read command for link ("%d,%d": id, length)
+        return self.READ
+
     def sent_with(self, link, c):
         c.payload = None  # the program's buffer is not kept alive by us
         link.send_cmd = c
@@ -377,24 +383,18 @@ class Dialect:
         """The link's reusable read command for up to n bytes (no allocation per read)."""
         c = link.read_cmd
         n = self.MAX_READ if n >= self.MAX_READ else n
-        if c is None or c.sid != link.id:
-            c = Read(self.READ % (link.id, self.MAX_READ), self.m.pump, link)
+        fmt = self.read_fmt(link)
+        if c is None or c.sid != link.id or c.fmt is not fmt:
+            c = Read(fmt % (link.id, self.MAX_READ), self.m.pump, link)
+            c.fmt = fmt
             link.read_cmd = c
         if n == self.MAX_READ:
             c.text = c.full
             c.wire = c.full_wire
         else:
-            c.text = self.READ % (link.id, n)
+            c.text = c.fmt % (link.id, n)
             c.wire = None
         c.size = n
         c.notes = link.inbox.notes
         c.garbled = None
         return c
-
-    def flow_timeout(self, link, what):
-        """A flow: no room in the module's send buffer for the flow wait (30 s). The
-        connection is closed (the module may drop it anyway); returns the error to raise."""
-        err = LinkError(ETIMEDOUT, "socket %d: %s for %d s; connection closed" % (link.id, what, self.m.flow_wait_ms // 1000))
-        yield from once("table", "abandon", self.m, link)
-        link.on_closed(err)
-        return err

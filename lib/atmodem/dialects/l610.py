@@ -331,7 +331,7 @@ class L610(MipData):
             try:
                 yield Until(lambda: not ctx.xoff or link.ended(), m.flow_wait_ms, "+MIPXON")
             except ATTimeout:
-                err = yield from self.flow_timeout(link, "+MIPXOFF without +MIPXON")
+                err = yield from link.flow_timeout("+MIPXOFF without +MIPXON")
                 raise err
             if link.ended():
                 raise link.inbox.error or LinkError(ECONNRESET, "socket %d closed while flowed off" % link.id)

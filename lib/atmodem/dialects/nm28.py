@@ -1,33 +1,17 @@
 """Yuge NM28: the +IP* command set (docs/nm28.md). Operations are flows on links."""
 import binascii
 
-from ..command import Background, Command
+from ..command import Command
 from ..compat import cold, const
 from ..errors import EIO, ATError, ModemError, text
-from ..flow import Until, pause
-from ..states import CLOSING
-from .base import Dialect
+from ..flow import Until
+from .ipfamily import IpFamily
 from .parse import last_int, lead_ints, unquote
+from .switch import Switch, switched
 
 _MODE = {"buffer": 0, "push": 1, "hex": 1, "transparent": 2}
 _CMD_MS = const(5000)
 _STATE_CLOSED = const(0)
-
-
-class Switch(Background):
-    """AT+IPSWTMD for one link in the background: to hold (buffer mode) or push, or into
-    data mode after its open (data)."""
-
-    def __init__(self, link, dialect, hold, data=False):
-        m = 2 if data else 0 if hold else 1
-        if data:
-            Background.__init__(self, b"AT+IPSWTMD=%d,2" % link.id, dialect, prompt=b"CONNECT",
-                                on_connect=lambda: dialect.m.mode.enter(link, dialect.terminator(link)))
-        else:
-            Background.__init__(self, b"AT+IPSWTMD=%d,%d" % (link.id, m), dialect)
-        self.link = link
-        self.hold = hold
-        self.data = data
 
 
 class Context:
@@ -37,7 +21,7 @@ class Context:
         self.switch_error = None  # how the switch into data mode after the open failed
 
 
-class NM28(Dialect):
+class NM28(IpFamily):
     NAME = "NM28"
     IDS = (0, 1, 2, 3, 4, 5, 6, 7)
     MODES = ("buffer", "push", "hex", "transparent")
@@ -48,6 +32,12 @@ class NM28(Dialect):
     MAX_READ = 1500
     MAX_DATAGRAM = 1460
     READ = b"AT+IPRD=%d,%d"
+    SWITCH = b"AT+IPSWTMD=%d,%d"
+    CLOSE = b"AT+IPCLOSE=%d"
+    CLOSE_PREFIX = b"+IPCLOSE:"
+    STATE = b"AT+IPSTATE=2,0"
+    STATE_PREFIX = b"+IPSTATE:"
+    Context = Context
     BOOT_URCS = (b"RDY",)
     URC_PREFIXES = (
         b"+IPURC:", b"IPREAD:", b"+IPREAD:", b"+IPOPEN:", b"+SSLIPOPEN:",
@@ -78,29 +68,13 @@ class NM28(Dialect):
     def _h_push(self, buf, s, i, e):
         """+IPURC: "recv",<id>,<len>[,"<ip>",<port>]: data pushed for a socket: <len> raw
         bytes follow the line."""
-        return self._payload(buf, s, i, e, True)
+        self._p = i
+        return self._payload(buf, s, e, True, self.num(buf, e))
 
     def _h_read(self, buf, s, i, e):
         """+IPRD: <id>,<len>[,"<ip>",<port>]: a read's answer: <len> raw bytes follow the line."""
-        return self._payload(buf, s, i, e, False)
-
-    def _payload(self, buf, s, i, e, push):
         self._p = i
-        sid = self.num(buf, e)
-        n = self.num(buf, e)
-        target = self.payload_target(sid, n, push, buf, s, e)
-        if target is None:
-            return True
-        if self._p < e:  # a bound UDP socket also names the peer
-            f = bytes(buf[self._p : e]).split(b",")
-            try:
-                target.rx_addr = (text(unquote(f[0])), int(f[1]))
-            except (ValueError, IndexError):
-                pass
-        if not push:
-            self.read_header(sid, n)
-        self.engine.expect(target, n, push)
-        return True
+        return self._payload(buf, s, e, False, self.num(buf, e))
 
     # ---------------------------------------------------------------- URCs
     def _u_open(self, line):
@@ -115,35 +89,6 @@ class NM28(Dialect):
     def _u_read(self, line):
         """IPREAD: <id>: data waiting in the module (buffer mode)."""
         if not self.data_waiting(last_int(line)):
-            self.doubt = True
-
-    def _u_incoming(self, line):
-        """+IPURC: "incoming",<new id>,<listener id>,"<ip>",<port>: a listener accepted."""
-        f = line[19:].split(b",")
-        try:
-            sid, lid, addr = int(f[0]), int(f[1]), (text(unquote(f[2])), int(f[3]))
-        except (ValueError, IndexError):
-            return
-        listener = self.links.get(lid)
-        old = self.links.get(sid)
-        # The id of a link we are closing is free on the module as soon as it said
-        # +IPCLOSE, which may be in the same chunk as this URC.
-        if listener is not None and listener.listening and (old is None or old.state == CLOSING):
-            self.dirty.discard(sid)
-            c = cold("server", "accepted", listener, sid, addr)
-            c.ctx = Context()
-            self.links[sid] = c
-        else:
-            self.doubt = True
-
-    def _u_closed(self, line):
-        """+IPURC: "closed",<id>: the peer closed or the link broke (the NM28 says the same
-        for both: an end of stream, README)."""
-        sid = last_int(line)
-        k = self.links.get(sid)
-        if k is not None:
-            k.on_closed(None)
-        elif sid not in self.dirty:
             self.doubt = True
 
     # ---------------------------------------------------------------- bearer
@@ -206,7 +151,7 @@ class NM28(Dialect):
             # since the open: it is issued in the background, and if the link fills up
             # before CONNECT, connect() returns and the program's reads let it through.
             link.entering = True
-            yield Switch(link, self, False, data=True)
+            yield Switch(link, self, False, True, lambda: self.m.mode.enter(link, self.terminator(link)))
             yield Until(lambda: not link.entering or line.blocked(), 30000)
             if link.ctx.switch_error is not None:
                 raise link.ctx.switch_error
@@ -247,18 +192,6 @@ class NM28(Dialect):
         yield Command(b"AT+IPSWTMD=%d,%d" % (link.id, _MODE[link.mode]))
         link.inbox.held = link.mode == "buffer"
 
-    def switch_cmd(self):
-        for k in self.links.values():
-            ib = k.inbox
-            if ib.switching or ib.want_hold == ib.held or k.mode == "transparent" or not k.opened:
-                continue
-            if ib.ended() or ib.switch_errors >= 3 or k.listening:
-                continue
-            ib.switching = True
-            ib.burst = 0
-            return Switch(k, self, ib.want_hold)
-        return None
-
     def command_done(self, c):
         k = c.link
         if c.data:  # into data mode after an open
@@ -267,49 +200,13 @@ class NM28(Dialect):
                 k.ctx.switch_error = ATError(text(c.text), text(c.result or b"no answer"))
                 k.inbox.error = k.ctx.switch_error
             return
-        ib = k.inbox
-        ib.switching = False
-        if c.ok():
-            ib.held = c.hold
-            if ib.held and ib.burst > ib.max_burst:
-                ib.max_burst = ib.burst
-        else:
-            ib.switch_errors += 1
-        if ib.want_hold != ib.held:
-            self.m.pump.switch_due()
+        switched(self, c)
 
     def max_send(self, link):
         return self.HEX_SEND if link.mode == "hex" else self.MAX_SEND
 
     def max_datagram(self, link):
         return self.HEX_SEND if link.mode == "hex" else self.MAX_DATAGRAM  # IPSENDEX: 2048 hex chars
-
-    def send(self, link, mv, peer=None, failed=None):
-        """SEND FAIL while the link is up means a full send buffer (the NM28's flow
-        control): retry the same bytes for up to the flow wait, then close with an error.
-        failed: the SEND FAIL of an attempt already made (send_failed)."""
-        m = self.m
-        clock = m.clock
-        deadline = clock.ticks_add(clock.ticks_ms(), m.flow_wait_ms)
-        while True:
-            if failed is None:
-                try:
-                    n = yield from self._send_once(link, mv, peer)
-                    return n
-                except ATError as err:
-                    failed = err
-            if "SEND FAIL" not in failed.answer or link.ended():
-                raise failed
-            if clock.ticks_diff(deadline, clock.ticks_ms()) <= 0:
-                err = yield from self.flow_timeout(link, "SEND FAIL (send buffer full)")
-                raise err
-            failed = None
-            yield pause(200)
-
-    def send_failed(self, link, mv, err):
-        if not isinstance(err, ATError):
-            raise err
-        return (yield from self.send(link, mv, None, err))
 
     def send_now(self, link, mv):
         return None if link.mode == "hex" else self._send_cmd(link, mv, None)
@@ -342,40 +239,6 @@ class NM28(Dialect):
             raise ATError(name, text(answer) + " (0 of %d bytes confirmed)" % n, EIO)
         c = yield self._send_cmd(link, mv, peer)
         return self.sent(link, c, n)
-
-    def sent(self, link, c, n):
-        ok = c.ok() and (c.conf or b"SEND SUCCESS" in c.lines)
-        answer = b"" if ok else c.lines[-1] if c.lines else c.result or b"no answer"
-        cmd = c.text
-        self.sent_with(link, c)
-        if ok:
-            return n
-        raise ATError(text(cmd), text(answer) + " (0 of %d bytes confirmed)" % n, EIO)
-
-    def close(self, link):
-        """A flow: True when the module confirmed the id free."""
-        c = yield Command(b"AT+IPCLOSE=%d" % link.id, prefix=b"+IPCLOSE:", timeout_ms=_CMD_MS, check=False)
-        if c.ok():
-            return True
-        table = yield from self.table()
-        return link.id not in table
-
-    def close_id(self, sid):
-        c = yield Command(b"AT+IPCLOSE=%d" % sid, prefix=b"+IPCLOSE:", timeout_ms=_CMD_MS, check=False)
-        return c.ok()
-
-    def table(self):
-        """A flow: the ids the module has open (any state but closed)."""
-        c = yield Command(b"AT+IPSTATE=2,0", prefix=b"+IPSTATE:", timeout_ms=_CMD_MS)
-        ids = set()
-        for line in c.lines:
-            f = line[line.index(b":") + 1 :].split(b",")
-            try:
-                if len(f) >= 6 and int(f[5]) != _STATE_CLOSED:
-                    ids.add(int(f[0]))
-            except ValueError:
-                pass
-        return ids
 
     def resolve(self, host):
         c = yield Command(b'AT+IPDNSR="%s"' % host.encode(), prefix=b"+IPDNSR:", timeout_ms=30000, check=False)
