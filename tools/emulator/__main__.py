@@ -1,4 +1,4 @@
-"""python -m tools.emulator --dialect nm28|l610 [--firmware NAME] [--serve HOST:PORT] [--baud N] [--log FILE]
+"""python -m tools.emulator --dialect nm28|l610|quectel [--firmware NAME] [--serve HOST:PORT] [--baud N] [--log FILE]
 
 Prints the pseudo-terminal's path. With --serve the line is also on a TCP port; it has one
 host at a time: while a TCP client is connected, the module's output goes to it alone (the
@@ -35,7 +35,7 @@ def main(argv=None) -> int:
     p.add_argument("--serve", type=_hostport, help="also expose the line on a TCP port (socket://HOST:PORT); a connected client is the line's host")
     p.add_argument("--baud", type=int, help="pace both directions at N baud 8N1")
     p.add_argument("--log", help="write the transcript to FILE")
-    p.add_argument("--cert-dir", help="directory where AT+SSLCFG certificate names are looked up")
+    p.add_argument("--cert-dir", help="directory where AT+SSLCFG certificate names are looked up (nm28; quectel uploads its own with AT+QFUPL)")
     p.add_argument("--async-delay", type=float, default=0.01, help="seconds before async results")
     p.add_argument("--guard-time", type=float, default=1.0, help="+++ guard time in seconds")
     a = p.parse_args(argv)

@@ -11,8 +11,9 @@ from .l610 import L610
 from .line import Line
 from .module import Module
 from .nm28 import NM28
+from .quectel import Quectel
 
-DIALECTS = {"nm28": NM28, "l610": L610}
+DIALECTS = {"nm28": NM28, "l610": L610, "quectel": Quectel}
 
 
 class Emulator:

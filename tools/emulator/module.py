@@ -9,6 +9,7 @@ blocks while holding it except through `self.cond.wait`.
 """
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from typing import Callable, Dict, List, Optional
@@ -385,6 +386,38 @@ class Module:
 
     def tx_drained(self, sock: Sock) -> None:
         pass
+
+    def send_room(self, sock: Sock, cap: int) -> bool:
+        """Whether sock's send buffer takes more data (holds less than cap), after waiting up
+        to send_wait for the network to make room: a full buffer refuses data after a moment
+        (the NM28's and Quectel's SEND FAIL)."""
+        if sock.tx_len >= cap:
+            self.cond.wait_for(lambda: sock.tx_len < cap or sock.dead, self.cfg.send_wait)
+        return not sock.dead and sock.tx_len < cap
+
+    def push_held(self, sock: Sock, limit: int) -> None:
+        """A socket that left buffer mode pushes what it held (limit bytes a push), before
+        anything newer."""
+        while not sock.buffered and not sock.transparent and sock.rx_len():
+            data, addr = sock.take(limit)
+            self.push_data(sock, data, addr)
+
+    def accept_loop(self, lsock: Sock, accepted: Callable) -> None:
+        """A TCP listener's thread: each client goes to accepted(client, addr) under the lock
+        (which announces it or refuses it); a client of a closed listener is closed."""
+        listener = lsock.listener
+        assert listener is not None
+        while True:
+            try:
+                client, addr = listener.accept()
+            except OSError:
+                return
+            with self.lock:
+                if lsock.dead:
+                    client.close()
+                    continue
+                client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                accepted(client, addr)
 
     # Dialect hooks
     def push_data(self, sock: Sock, data: bytes, addr) -> None:

@@ -86,14 +86,20 @@ class TlsSettings:
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
         else:
-            ctx.load_verify_locations(cafile=_cert_file(cert_dir, self.cacert))
+            self.load_trust(ctx, cert_dir)
             if self.ignorelocaltime:
                 ctx.verify_flags |= _NO_CHECK_TIME
         if self.seclevel == 2:
-            ctx.load_cert_chain(
-                _cert_file(cert_dir, self.clientcert), _cert_file(cert_dir, self.clientkey)
-            )
+            self.load_identity(ctx, cert_dir)
         return ctx
+
+    # Where the certificates come from: files in cert_dir by name here; a module with its
+    # own file store (Quectel's UFS) overrides these two.
+    def load_trust(self, ctx: ssl.SSLContext, cert_dir: Optional[str]) -> None:
+        ctx.load_verify_locations(cafile=_cert_file(cert_dir, self.cacert))
+
+    def load_identity(self, ctx: ssl.SSLContext, cert_dir: Optional[str]) -> None:
+        ctx.load_cert_chain(_cert_file(cert_dir, self.clientcert), _cert_file(cert_dir, self.clientkey))
 
 
 def _cert_file(cert_dir: Optional[str], name: str) -> str:

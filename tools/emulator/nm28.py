@@ -174,30 +174,22 @@ class NM28(Module):
 
         def opened():
             self.urc("+IPOPEN: %d,0" % sock.id)
-            netconn.spawn(self._accept_loop, sock)  # clients are announced after the open
+            # clients are announced after the open
+            netconn.spawn(self.accept_loop, sock, lambda client, addr: self._accepted(sock, client, addr))
 
         self.later(self.cfg.async_delay, opened)
 
-    def _accept_loop(self, lsock: Sock) -> None:
-        listener = lsock.listener
-        assert listener is not None
-        while True:
-            try:
-                client, addr = listener.accept()
-            except OSError:
-                return
-            with self.lock:
-                free = self.free_ids()
-                if lsock.dead or not free:
-                    client.close()  # no free id: the module refuses the client
-                    continue
-                client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                sock = Sock(self, free[0], "TCP", addr[0], addr[1], lsock.lport)
-                sock.buffered = self.modes[lsock.id] == MODE_BUFFER
-                self.modes[sock.id] = self.modes[lsock.id]
-                self.socks[sock.id] = sock
-                sock.start(netconn.Conn(client))
-                self.urc('+IPURC: "incoming",%d,%d,"%s",%d' % (sock.id, lsock.id, addr[0], addr[1]))
+    def _accepted(self, lsock: Sock, client: socket.socket, addr) -> None:
+        free = self.free_ids()
+        if not free:
+            client.close()  # no free id: the module refuses the client
+            return
+        sock = Sock(self, free[0], "TCP", addr[0], addr[1], lsock.lport)
+        sock.buffered = self.modes[lsock.id] == MODE_BUFFER
+        self.modes[sock.id] = self.modes[lsock.id]
+        self.socks[sock.id] = sock
+        sock.start(netconn.Conn(client))
+        self.urc('+IPURC: "incoming",%d,%d,"%s",%d' % (sock.id, lsock.id, addr[0], addr[1]))
 
     def at_ipclose(self, kind, args) -> None:
         if kind == "test":
@@ -235,9 +227,8 @@ class NM28(Module):
             self.cond.notify_all()
         self.ok()
         # Switching to direct mode pushes what was held, before anything newer.
-        while sock is not None and not sock.buffered and sock.rx_len():
-            data, addr = sock.take(PUSH_MAX)
-            self.push_data(sock, data, addr)
+        if sock is not None:
+            self.push_held(sock, PUSH_MAX)
 
     def left_data(self, sock: Sock) -> None:
         sock.notified = False
@@ -273,10 +264,7 @@ class NM28(Module):
 
     def _sent(self, sock: Sock, data: bytes, addr) -> None:
         # A full send buffer (slow or held network) refuses data after a moment.
-        cap = SEND_CAP_FACTOR * self.cfg.send_buffer
-        if sock.tx_len >= cap:
-            self.cond.wait_for(lambda: sock.tx_len < cap or sock.dead, self.cfg.send_wait)
-        if sock.dead or not data or sock.tx_len >= cap:
+        if not data or not self.send_room(sock, SEND_CAP_FACTOR * self.cfg.send_buffer):
             self.resp("SEND FAIL")
         else:
             sock.queue(data, addr)

@@ -3,7 +3,7 @@ firmware shows (/work/notes/real-modules-research.md), in one place per dialect.
 
 A module asks its forms object (`module.fw`) for each such line; the dialect code holds the
 mechanics (sockets, timing, state) and never tests a variant's name. `manual` is the
-readings in docs/nm28.md and docs/l610.md, byte for byte; each variant is a small subclass
+readings in docs/nm28.md, docs/l610.md and docs/quectel.md, byte for byte; each variant is a small subclass
 that overrides only the forms it changes. The orthogonal quirks (`push_trailer`,
 `echo_sticks`, `model`) are settings of their own, combinable with any variant.
 
@@ -170,14 +170,92 @@ class HM609(NM28Manual):
         return "+SSLREAD: %d" % sid if ssl else "+IPREAD: %d" % sid
 
 
+# ---------------------------------------------------------------- Quectel (+QI*, +QSSL*, +QF*)
+# The TCP/IP result codes (+CME ERROR: <n>, +QIOPEN: <id>,<n>, AT+QIGETERROR) and the file
+# codes of AT+QF*, with the texts AT+QIGETERROR and AT+CMEE=2 give.
+QUECTEL_TEXT = {
+    0: "operate successfully",  # [EG800K-report]
+    405: "file not found",
+    407: "file already existed",
+    421: "time out",
+    550: "unknown error",
+    551: "operation blocked",
+    552: "invalid parameters",
+    553: "memory not enough",
+    554: "create socket failed",
+    555: "operation not supported",
+    556: "socket bind failed",
+    557: "socket listen failed",
+    558: "socket write failed",
+    559: "socket read failed",
+    560: "socket accept failed",
+    561: "open PDP context failed",
+    562: "close PDP context failed",
+    563: "socket identity has been used",
+    564: "DNS busy",
+    565: "DNS parse failed",
+    566: "socket connect failed",
+    567: "socket has been closed",
+    568: "operation busy",
+    569: "operation timeout",
+    570: "PDP context broken down",
+    571: "cancel send",
+    572: "operation not allowed",
+    573: "APN not configured",
+    574: "port busy",
+}
+
+
+class QuectelManual(Forms):
+    """The EC200U, docs/quectel.md."""
+
+    boot_urcs = ("RDY",)
+    sim_urcs = ("+CPIN: READY", "+QIND: SMS DONE")  # once the SIM is ready
+    default_model = b"EC200U"
+    revision = "EC200UCNAAR03A15M08"  # [EC200U-log]
+    contexts = range(1, 8)  # PDP <contextID> [EC200U-AN 2.4.3]
+    auth_max = 2  # AT+QICSGP <authentication>: 0 none, 1 PAP, 2 CHAP [EC200U-AN 2.4.2]
+    ssl_open_failed = 566  # every failed handshake or verification [EG800K-report]
+    # The peer closed in data mode: NO CARRIER, then the "closed" URC too (unconfirmed either
+    # way; the driver takes either as the end)
+    closed_after_no_carrier = True
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        if self.model is None:
+            self.model = self.default_model
+
+    def geterror_line(self, code: int, text: str) -> str:
+        return "+QIGETERROR: %d,%s" % (code, text)  # the EG800K's spacing [EG800K-report]
+
+    def error_line(self, cmee: int, code: int) -> str:
+        if cmee == 2 and code in QUECTEL_TEXT:
+            return "+CME ERROR: " + QUECTEL_TEXT[code]
+        return super().error_line(cmee, code)
+
+
+class BG96(QuectelManual):
+    """The BG96 (LTE-M/NB-IoT): the same AT+QI*/AT+QSSL* set; its own identity, boot URCs
+    (APP RDY after RDY [TinyGSM]), 16 contexts and PAP-or-CHAP."""
+
+    name = "bg96"
+    boot_urcs = ("RDY", "APP RDY")
+    sim_urcs = ("+CPIN: READY", "+QUSIM: 1", "+QIND: SMS DONE")
+    default_model = b"BG96"
+    revision = "BG96MAR02A07M1G"
+    contexts = range(1, 17)
+    auth_max = 3
+
+
 FIRMWARE: Dict[str, Dict[str, Type[Forms]]] = {
     "l610": {c.name: c for c in (L610Manual, G510, G24, G24Old)},
     "nm28": {c.name: c for c in (NM28Manual, HM609)},
+    "quectel": {c.name: c for c in (QuectelManual, BG96)},
 }
 
 
 def describe() -> str:
-    """`l610: manual, g510, g24, g24-old; nm28: manual, hm609`"""
+    """`l610: manual, g510, g24, g24-old; nm28: manual, hm609; quectel: manual, bg96`"""
     return "; ".join("%s: %s" % (d, ", ".join(v)) for d, v in FIRMWARE.items())
 
 

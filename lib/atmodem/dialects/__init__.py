@@ -5,6 +5,7 @@ ATI) holds. The one place that names them (docs/adding-a-module.md)."""
 _KNOWN = (
     ("nm28", "nm28", "NM28", (b"NM28",)),
     ("l610", "l610", "L610", (b"L610",)),
+    ("quectel", "quectel", "Quectel", (b"QUECTEL", b"EC200", b"EC600", b"EC800", b"EC2", b"EG9", b"BG95", b"BG96", b"BG77")),
 )
 
 
