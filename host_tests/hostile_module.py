@@ -1,6 +1,6 @@
-"""A hostile module: a scripted NM28 or L610 on a pseudo-terminal, written for this tier
-(not tools/emulator). It answers the driver's bring-up and socket commands in the byte
-forms of docs/nm28.md and docs/l610.md, has no network (what a socket "receives" is
+"""A hostile module: a scripted NM28, L610 or Quectel (EC200U) on a pseudo-terminal, written
+for this tier (not tools/emulator). It answers the driver's bring-up and socket commands in
+the byte forms of docs/nm28.md, docs/l610.md and docs/quectel.md, has no network (what a socket "receives" is
 scripted by the test; the default peer echoes), and misbehaves on purpose through hooks:
 
     mod = HostileModule("l610")
@@ -23,8 +23,10 @@ import time
 import tty
 
 DEFAULT = object()
-BOOT = {"nm28": b"RDY", "l610": b"AT command ready"}
-MODEL = {"nm28": b"NM28", "l610": b"L610"}
+BOOT = {"nm28": b"RDY", "l610": b"AT command ready", "quectel": b"RDY"}
+MODEL = {"nm28": b"NM28", "l610": b"L610", "quectel": b"EC200U"}
+MAKER = {"nm28": b"Yuge", "l610": b"Fibocom", "quectel": b"Quectel"}  # ATI's first line
+SPEAKS = tuple(BOOT)  # the dialects this module speaks
 IP = b"10.166.80.147"
 OK = b"\r\nOK\r\n"
 
@@ -46,7 +48,9 @@ def args(line):
 class Sock:
     def __init__(self, sid, udp, host, port):
         self.id, self.udp, self.host, self.port = sid, udp, host, port
-        self.mode = 1  # NM28 AT+IPSWTMD: 1 direct (push, the module's default), 0 buffer
+        # NM28 AT+IPSWTMD: 1 direct (push, the module's default), 0 buffer; a Quectel's
+        # <access_mode> likewise (1 push, 0 buffer), set by AT+QIOPEN and AT+QISWTMD
+        self.mode = 1
         # What the module holds for the host (buffer mode): bytes, and (raw, after) pairs
         # that stand for one read's whole answer (a damaged one); after() runs once it is out.
         self.held = []
@@ -91,7 +95,7 @@ class HostileModule:
         """Power-on state: echo on, no bearer, no sockets."""
         self.echo = True
         self.cmee = 0
-        self.called = False  # L610 AT+MIPCALL=1 / NM28 AT+CGACT=1,1
+        self.called = False  # L610 AT+MIPCALL=1 / NM28 AT+CGACT=1,1 / Quectel AT+QIACT=1
         self.socks = {}
         self._line = bytearray()
         self._need = 0  # payload bytes still to come after a send prompt
@@ -228,7 +232,7 @@ class HostileModule:
 
     def baseline(self, line):
         up = line.upper()
-        for prefix, fn in (self._NM28 if self.dialect == "nm28" else self._L610) + self._COMMON:
+        for prefix, fn in self._TABLES[self.dialect] + self._COMMON:
             if up.startswith(prefix):
                 try:
                     return fn(self, line)
@@ -247,8 +251,7 @@ class HostileModule:
 
     _COMMON = [
         (b"ATE", _ate),
-        (b"ATI", lambda self, line: b"\r\n%s\r\n%s\r\n\r\nRevision: 1.0\r\n" % (
-            b"Yuge" if self.dialect == "nm28" else b"Fibocom", self.model) + OK),
+        (b"ATI", lambda self, line: b"\r\n%s\r\n%s\r\n\r\nRevision: 1.0\r\n" % (MAKER[self.dialect], self.model) + OK),
         (b"AT+CMEE=", lambda self, line: self._set("cmee", int(args(line)[0]))),
         (b"AT+CGMM", lambda self, line: b"\r\n" + self.model + b"\r\n" + OK),
         (b"AT+CPIN?", lambda self, line: b"\r\n+CPIN: READY\r\n" + OK),
@@ -267,15 +270,15 @@ class HostileModule:
         self.socks[sid] = Sock(sid, udp, host, port)
         return [(0, OK), (self.async_delay, result % sid)]
 
-    def _send(self, line, limit, prompt, result):
-        """The prompt, exactly n payload bytes, the result; then the peer gets them."""
+    def _send(self, line, limit, prompt, result, final=OK):
+        """The prompt, exactly n payload bytes, the result (then final); then the peer gets them."""
         a = args(line)
         s, n = self.socks[int(a[0])], int(a[1])
         if not 0 < n <= limit:
             return self.err()
 
         def done(data):
-            self.emit(result.replace(b"<id>", b"%d" % s.id) + OK)
+            self.emit(result.replace(b"<id>", b"%d" % s.id) + final)
             self.later(0.002, lambda: self.peer(self, s.id, data))
 
         self._need, self._payload, self._payload_done = n, bytearray(), done
@@ -291,7 +294,7 @@ class HostileModule:
         a = args(line)
         s, mode = self.socks[int(a[0])], int(a[1])
         if mode not in (0, 1):
-            return self.err()  # no transparent mode here
+            return self.err()  # no transparent mode here (nor in this Quectel)
         s.mode = mode
         self.emit(OK)
         if mode == 1:  # pushing again: what was held first
@@ -357,15 +360,71 @@ class HostileModule:
         (b"AT+MIPDNS=", lambda self, line: b'\r\n+MIPDNS: "%s",10.1.2.3\r\n' % args(line)[0] + OK),
     ]
 
+    # ---------------------------------------------------------------- Quectel: +QI*
+    def _qiact(self, line):
+        if line.endswith(b"?"):  # one line per active context [docs/quectel.md, Bearer]
+            return (b'\r\n+QIACT: 1,1,1,"' + IP + b'"\r\n' if self.called else b"") + OK
+        if int(args(line)[0]) != 1:
+            return self.err()
+        self.called = True
+        return OK
+
+    def _qideact(self, line):
+        self.called = False
+        self.socks = {}  # every socket of the context is closed [docs/quectel.md]
+        return OK
+
+    def _qiopen(self, line):
+        """AT+QIOPEN=1,<id>,"TCP"|"UDP","<host>",<port>,0,<access>: OK, then +QIOPEN: <id>,0."""
+        a = args(line)
+        access = int(a[6]) if len(a) > 6 else 0
+        if a[2] not in (b"TCP", b"UDP") or access not in (0, 1):
+            return self.err()  # no listeners or transparent mode here
+        sid = int(a[1])
+        if sid in self.socks or not 0 <= sid <= 11:
+            return self.err()
+        ans = self._open(sid, a[2] == b"UDP", a[3], int(a[4]), b"\r\n+QIOPEN: %d,0\r\n")
+        self.socks[sid].mode = access
+        return ans
+
+    def _qistate(self, line):
+        out = b""
+        for sid, s in sorted(self.socks.items()):  # open sockets only [docs/quectel.md]
+            out += b'\r\n+QISTATE: %d,"%s","%s",%d,%d,2,1,0,%d,"uart1"\r\n' % (
+                sid, b"UDP" if s.udp else b"TCP", s.host, s.port, 50000 + sid, s.mode)
+        return out + OK
+
+    def _qidnsgip(self, line):
+        return [(0, OK), (self.async_delay, b'\r\n+QIURC: "dnsgip",0,1,600\r\n'),
+                (self.async_delay, b'\r\n+QIURC: "dnsgip","10.1.2.3"\r\n')]
+
+    _QUECTEL = [
+        (b"AT+QICSGP=", lambda self, line: OK),
+        (b"AT+QIACT", _qiact),
+        (b"AT+QIDEACT=", _qideact),
+        (b"AT+QICFG=", lambda self, line: OK),
+        (b"AT+QISDE=", lambda self, line: OK),
+        (b"AT+QIOPEN=", _qiopen),
+        (b"AT+QISWTMD=", _ipswtmd),
+        (b"AT+QISEND=", lambda self, line: self._send(line, 1460, b"\r\n> ", b"\r\nSEND OK\r\n", final=b"")),
+        (b"AT+QIRD=", lambda self, line: self._read(self.socks[int(args(line)[0])], int(args(line)[1]), b"+QIRD")),
+        (b"AT+QICLOSE=", lambda self, line: self._close(line, lambda sid: OK)),
+        (b"AT+QISTATE?", _qistate),
+        (b"AT+QSSLSTATE", lambda self, line: OK),
+        (b"AT+QIDNSGIP=", _qidnsgip),
+    ]
+
+    _TABLES = {"nm28": _NM28, "l610": _L610, "quectel": _QUECTEL}
+
     # ---------------------------------------------------------------- received data
     def holds(self, s):
         """The module holds this socket's data until read (buffer mode), else pushes it."""
-        return s.mode == 0 if self.dialect == "nm28" else self.fmt == 5
+        return self.fmt == 5 if self.dialect == "l610" else s.mode == 0
 
     def push_form(self, sid, data):
         """data as the module pushes it for socket sid in its current format."""
-        if self.dialect == "nm28":
-            return b'\r\n+IPURC: "recv",%d,%d\r\n' % (sid, len(data)) + data + b"\r\n"
+        if self.dialect != "l610":  # the CR LF after the data as real EC200U firmware sends it
+            return b'\r\n+%sURC: "recv",%d,%d\r\n' % (self._tag(), sid, len(data)) + data + b"\r\n"
         if self.fmt == 0:
             return b"\r\n+MIPRTCP: %d,0,%s\r\n" % (sid, binascii.hexlify(data).upper())
         return b"\r\n+MIPRTCP: %d,%d," % (sid, len(data)) + data + b"\r\n"
@@ -373,13 +432,21 @@ class HostileModule:
     def frame(self, sid, announced, body):
         """A header announcing `announced` bytes, then body: a push, or (buffer mode) a
         read's answer. No trailer: the test adds what follows."""
-        nm28 = self.dialect == "nm28"
         if self.holds(self.socks[sid]):
-            return b"\r\n%s: %d,%d\r\n" % (b"+IPRD" if nm28 else b"+MIPDATA", sid, announced) + body
-        if nm28:
-            return b'\r\n+IPURC: "recv",%d,%d\r\n' % (sid, announced) + body
+            if self.dialect == "quectel":  # a read's answer names no id
+                return b"\r\n+QIRD: %d\r\n" % announced + body
+            return b"\r\n%s: %d,%d\r\n" % (b"+IPRD" if self.dialect == "nm28" else b"+MIPDATA", sid, announced) + body
+        if self.dialect != "l610":
+            return b'\r\n+%sURC: "recv",%d,%d\r\n' % (self._tag(), sid, announced) + body
         assert self.fmt == 2, "raw push frames are IPRFMT 2"
         return b"\r\n+MIPRTCP: %d,%d," % (sid, announced) + body
+
+    def _tag(self):
+        return b"IP" if self.dialect == "nm28" else b"QI"
+
+    def read_end(self):
+        """What ends a read's answer after its data."""
+        return b"\r\n\r\nOK\r\n" if self.dialect == "quectel" else OK
 
     def deliver(self, sid, data):
         """The peer sent data on socket sid: pushed, or held and announced."""
@@ -409,9 +476,9 @@ class HostileModule:
         self._announce(s, empty)
 
     def _announce(self, s, empty):
-        if self.dialect == "nm28":
-            if empty:  # once, until the buffer has been read empty [NM28 manual §2.7]
-                self.emit(b"\r\nIPREAD: %d\r\n" % s.id)
+        if self.dialect != "l610":
+            if empty:  # once, until the buffer has been read empty [NM28 manual §2.7; EC200U-AN §2.5.2]
+                self.emit(b"\r\nIPREAD: %d\r\n" % s.id if self.dialect == "nm28" else b'\r\n+QIURC: "recv",%d\r\n' % s.id)
         else:  # again as more arrives [L610 manual §3.5.1]
             held = sum(len(p) for p in s.held if isinstance(p, bytes))
             self.emit(b"\r\n+MIPREAD: %d,%d\r\n" % (s.id, max(1, held)))
@@ -422,7 +489,7 @@ class HostileModule:
             self.later(0, raw[1])
 
     def _read(self, s, n, tag):
-        """AT+IPRD / AT+MIPREAD: up to n held bytes (a raw answer goes out alone)."""
+        """AT+IPRD / AT+MIPREAD / AT+QIRD: up to n held bytes (a raw answer goes out alone)."""
         if s.held and isinstance(s.held[0], tuple):
             return self._raw(s.held.pop(0))
         out = bytearray()
@@ -432,7 +499,10 @@ class HostileModule:
             out += piece[:k]
             if len(piece) > k:
                 s.held.insert(0, piece[k:])
-        self.emit(b"\r\n%s: %d,%d\r\n" % (tag, s.id, len(out)) + bytes(out) + OK)
+        if self.dialect == "quectel":  # +QIRD: <n>, no id; +QIRD: 0 when empty [docs/quectel.md]
+            self.emit(b"\r\n%s: %d\r\n" % (tag, len(out)) + (bytes(out) + b"\r\n" if out else b"") + b"\r\nOK\r\n")
+        else:
+            self.emit(b"\r\n%s: %d,%d\r\n" % (tag, s.id, len(out)) + bytes(out) + OK)
         if s.held:  # more held (a read stops before a raw answer): say so again
             self._announce(s, True)
         return None

@@ -208,12 +208,14 @@ def reboot_during_command(m):
 # ---------------------------------------------------------------- text that is not UTF-8
 
 
-def gbk_model(m, path, kind):
-    """AT+CGMM answers GBK bytes and the model name: start() identifies the module."""
+def gbk_model(m, path, kind, model=None):
+    """AT+CGMM answers GBK bytes and the model name (model; the dialect's name in capitals
+    when not given): start() identifies the module."""
+    name = model or kind.upper()
     m = _modem(path, None)  # the driver tells the module by its model name
     try:
         model = m.start()
-        assert isinstance(model, str) and kind.upper() in model and "\\x" in model, repr(model)
+        assert isinstance(model, str) and name in model and "\\x" in model, repr(model)
         assert m.dialect.NAME.lower() == kind, m.dialect.NAME
         assert m.model == model
     finally:
@@ -280,13 +282,15 @@ def input_checks(m):
     return "ok"
 
 
-def adopt_pyserial(m, path, kind):
-    """CPython: a serial.Serial the program opened is adopted; a non-port says what to pass."""
+def adopt_pyserial(m, path, kind, model=None):
+    """CPython: a serial.Serial the program opened is adopted; a non-port says what to pass.
+    model: what the module's model answer holds (the dialect's name in capitals when not given)."""
     import serial
 
     m = atmodem.Modem(serial.serial_for_url(path, 115200), dialect=kind)
     try:
-        assert kind.upper() in m.start()
+        got = m.start()
+        assert (model or kind.upper()) in got, got
     finally:
         m.close()
     e = _raises(lambda: atmodem.Modem(object()), TypeError, "Modem(object())")

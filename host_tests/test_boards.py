@@ -14,6 +14,8 @@ from typing import List
 
 import pytest
 
+from host_tests.emu_helpers import WORDS
+
 from tools import loopback
 from tools.emulator import Emulator
 
@@ -141,7 +143,7 @@ def test_board_example_runs_unmodified(tmp_path, emulator, board, dialect, start
         wiring.close()
     out = r.stdout + r.stderr
     assert "echo: b'hello from atmodem\\n'" in r.stdout, out
-    assert ("module: %s" % dialect.upper()) in r.stdout, out
+    assert ("module: %s" % WORDS[dialect].model.decode()) in r.stdout, out
     if start_off:
         assert "pressing the power key" in r.stdout, out
         assert len(wiring.presses) == 1 and Wiring.KEY_ON_S <= wiring.presses[0] < Wiring.KEY_OFF_S, wiring.presses

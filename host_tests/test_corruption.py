@@ -94,6 +94,10 @@ WORDS = {
                  push=lambda sid, d: b"\r\n+MIPRTCP: %d,%d," % (sid, len(d)) + d + b"\r\n",
                  note=lambda sid, n: b"\r\n+MIPREAD: %d,%d\r\n" % (sid, n),
                  read=b"AT+MIPREAD=", answer=lambda sid, d: b"\r\n+MIPDATA: %d,%d\r\n" % (sid, len(d)) + d + b"\r\nOK\r\n"),
+    "quectel": dict(model=b"EC200U", sid=0, table=b"AT+QISTATE?", banner=b"RDY", closed=b'\r\n+QIURC: "closed",0\r\n',
+                    push=lambda sid, d: b'\r\n+QIURC: "recv",%d,%d\r\n' % (sid, len(d)) + d + b"\r\n",
+                    note=lambda sid, n: b'\r\n+QIURC: "recv",%d\r\n' % sid,
+                    read=b"AT+QIRD=", answer=lambda sid, d: b"\r\n+QIRD: %d\r\n" % len(d) + d + b"\r\n\r\nOK\r\n"),
 }
 
 

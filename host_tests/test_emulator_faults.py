@@ -94,20 +94,7 @@ def test_reboot(online, echo_server):
     w, emu, c = online
     w.open_tcp(c, echo_server.port)
     emu.reboot()
-    if w.name == "nm28":
-        c.expect(b"\r\nRDY\r\n")
-        c.echo = True
-        c.cmd("AT")  # echo is back on
-        c.cmd("AT+IPSTATE=1,1", b"\r\n+IPSTATE: 0,TCP,,0,0,0,0\r\n\r\nOK\r\n")
-        # Registered again at once here: a new default bearer (SPEC.md, NM28 data bearer).
-        c.cmd("AT+CGPADDR=1", b'\r\n+CGPADDR: 1,"10.166.80.147"\r\n\r\nOK\r\n')
-    else:
-        c.expect(b"\r\nAT command ready\r\n\r\n+SIM READY\r\n")
-        c.echo = True
-        c.cmd("AT")
-        c.cmd("AT+MIPOPEN?", b"\r\n+MIPOPEN: 1,2,3,4,5,6\r\n\r\nOK\r\n")
-        c.cmd("AT+MIPCALL?", b"\r\n+MIPCALL: 0\r\n\r\nOK\r\n")
-        c.cmd('AT+GTSET="IPRFMT"', b'\r\n+GTSET: "IPRFMT",2\r\n\r\nOK\r\n')  # kept [seed]
+    w.after_reboot(c)
 
 
 def test_inject_and_noise(online):
@@ -149,12 +136,12 @@ def test_chunked_output(online, echo_server):
 
 def test_cme_errors_and_unknown_commands(online):
     w, emu, c = online
-    close = "AT+IPCLOSE=5" if w.name == "nm28" else "AT+MIPCLOSE=5"
-    c.cmd(close, b"\r\nERROR\r\n")
+    num, verbose = w.refused_codes
+    c.cmd(w.refused, b"\r\nERROR\r\n")
     c.cmd("AT+CMEE=1")
-    c.cmd(close, b"\r\n+CME ERROR: 3\r\n")
+    c.cmd(w.refused, b"\r\n+CME ERROR: %s\r\n" % num)
     c.cmd("AT+CMEE=2")
-    c.cmd(close, b"\r\n+CME ERROR: operation not allowed\r\n")
+    c.cmd(w.refused, b"\r\n+CME ERROR: %s\r\n" % verbose)
     c.cmd("AT+NOSUCH", b"\r\nERROR\r\n")
     c.cmd("HELLO", b"\r\nERROR\r\n")
     c.cmd('AT+CGDCONT=1,"IP,"x', b"\r\n+CME ERROR: Incorrect parameters\r\n")
@@ -272,12 +259,7 @@ def test_escape_hold_and_resume(online):
         c.expect(b"\r\nOK\r\n", timeout=GUARD * 5)
         c.cmd("AT")  # command mode
         srv.clients[0].sendall(b"while away")
-        if w.name == "nm28":
-            c.expect(b"\r\nIPREAD: 1\r\n")
-            c.cmd("AT+IPSWTMD=1,2", b"\r\nCONNECT\r\nwhile away")
-        else:
-            c.silent(0.2)  # held, unannounced, until ATO
-            c.cmd("ATO", b"\r\nCONNECT\r\nwhile away")
+        w.back_to_data(c, b"while away")
         c.send(b"back")
         assert srv.wait(4, 5)  # in data mode again: the bytes go to the peer
         c.silent(0.1)
@@ -303,9 +285,6 @@ def test_close_sends_what_the_module_accepted_then_fin(online):
         w.open_tcp(c, srv.port)
         for _ in range(4):
             w.send(c, b"z" * 1000)
-        if w.name == "nm28":
-            c.cmd("AT+IPCLOSE=1", b"\r\n+IPCLOSE: 1\r\n\r\nOK\r\n")
-        else:
-            c.cmd("AT+MIPCLOSE=1", b"\r\nOK\r\n\r\n+MIPCLOSE: 1,0\r\n")
+        w.close(c)
         assert done.wait(5)
     assert got == [b"z" * 4000]

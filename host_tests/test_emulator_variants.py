@@ -374,7 +374,7 @@ def test_manual_named_is_the_default(emulator, chat, echo_server, dialect):
         w.open_tcp(c, echo_server.port)
         w.send(c, b"same bytes")
         c.expect(w.pushed(b"same bytes"))
-        c.cmd("AT+CGMM", b"\r\n%s\r\n\r\nOK\r\n" % dialect.upper().encode())
+        c.cmd("AT+CGMM", b"\r\n%s\r\n\r\nOK\r\n" % w.model)
         time.sleep(0.1)
         seen.append(emu.transcript())
     assert seen[0] == seen[1]

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import pytest
 
-from host_tests.emu_helpers import free_port
+from host_tests.emu_helpers import WORDS, free_port
 from host_tests.mqtt_publisher import Publisher
 from host_tests.test_mqtt import Lines, broker, mplibs  # noqa: F401  (fixtures: mosquitto, umqtt)
 from host_tests.test_server_sockets import connect_when_listening
@@ -57,7 +57,7 @@ def test_http_get(emulator, dialect, runtime):
         out = run_example("http_get.py", runtime, [emu.path, "127.0.0.1", srv.port, "/bytes/3000"])
     finally:
         srv.close()
-    assert "module: %s" % dialect.upper() in out, out
+    assert "module: %s" % WORDS[dialect].model.decode() in out, out
     assert "status: HTTP/1.0 200 OK" in out or "status: HTTP/1.1 200 OK" in out, out
     assert "body: 3000 bytes" in out, out
 
@@ -135,9 +135,9 @@ def test_http_requests(emulator, dialect, certs, scheme):
         srv.close()
     if scheme == "https":  # the module's TLS opened it (MicroPython's tls would open it plain)
         sent = emu.transcript("<")
-        tls_open = b'AT+MIPOPEN=1,,"localhost",%d,2\r' if dialect == "l610" else b'AT+IPOPEN=0,"TCP","localhost",%d,0,1\r'
-        assert tls_open % srv.port in sent and (b"AT+GTSSLMODE=0" if dialect == "l610" else b"AT+SSLCFG") in sent, out
-    assert "module: %s" % dialect.upper() in out, out
+        w = WORDS[dialect]
+        assert w.tls_open % srv.port in sent and w.tls_setting in sent, out
+    assert "module: %s" % WORDS[dialect].model.decode() in out, out
     assert "status: 200" in out, out
     assert "body: 3000 bytes" in out, out
 

@@ -11,6 +11,7 @@ import time
 import pytest
 
 import atmodem
+from host_tests.emu_helpers import WORDS
 from host_tests.test_driver import modem
 from tools import loopback
 from atmodem.dialects import names
@@ -170,7 +171,7 @@ def test_command_answered_with_error(emulator, dialect):
         s.settimeout(20)
         s.connect(("127.0.0.1", srv.port))
         s.sendall(b"first ")
-        emu.fail_command("AT+IPSEND=" if dialect == "nm28" else "AT+MIPSEND=", "error", count=1)
+        emu.fail_command(WORDS[dialect].send_cmd, "error", count=1)
         with pytest.raises(atmodem.ATError) as e:
             s.sendall(b"refused")
         assert getattr(e.value, "sent") == 0 and "ERROR" in str(e.value) and "0 of 7 bytes confirmed" in str(e.value)
@@ -201,7 +202,7 @@ def test_a_close_never_answered_does_not_hold_the_next_connect(emulator, dialect
         s = m.socket()
         s.settimeout(5)
         s.connect(("127.0.0.1", srv.port))
-        emu.fail_command("AT+IPCLOSE=" if dialect == "nm28" else "AT+MIPCLOSE=", "silent", count=1)
+        emu.fail_command(WORDS[dialect].close_cmd, "silent", count=1)
         s.close()
         t0 = time.monotonic()
         s2 = m.socket()
@@ -289,7 +290,10 @@ def test_registration_lost_and_back(emulator, dialect):
         s.sendall(b"one")
         assert s.read(3) == b"one"
         emu.set_registration(0)  # lost: the link goes, opens fail until it is back
-        emu.drop_socket(s.id)
+        try:
+            emu.drop_socket(s.id)
+        except ValueError:
+            pass  # a module that reports the bearer lost ("pdpdeact") dropped it already
         m.until(s.ended, 5000, "the module's closed URC")
         threading.Timer(1.5, emu.set_registration, args=(1,)).start()
         t0 = time.monotonic()
@@ -319,7 +323,7 @@ def test_reboot_with_auto_reattach(emulator, dialect):
 def test_dial_is_retried_as_the_manual_says(emulator, dialect):
     """The first data-bearer activation fails: attach resends it and succeeds."""
     emu = emulator(dialect)
-    emu.fail_command("AT+MIPCALL=1" if dialect == "l610" else "AT+CGACT=1,1", "error", count=2)
+    emu.fail_command(WORDS[dialect].dial_cmd, "error", count=2)
     m = atmodem.Modem(atmodem.hal.open_serial(emu.path), dialect)
     assert m.attach(timeout=30) == "10.166.80.147"
     m.close()
@@ -327,7 +331,7 @@ def test_dial_is_retried_as_the_manual_says(emulator, dialect):
 
 def test_attach_failure_names_the_step_and_the_answer(emulator, dialect):
     emu = emulator(dialect)
-    emu.fail_command("AT+MIPCALL=1" if dialect == "l610" else "AT+CGACT=1,1", "error")
+    emu.fail_command(WORDS[dialect].dial_cmd, "error")
     m = atmodem.Modem(atmodem.hal.open_serial(emu.path), dialect)
     with pytest.raises(OSError) as e:
         m.attach(timeout=30)

@@ -12,7 +12,7 @@ import pytest
 import serial
 
 import atmodem
-from atmodem.dialects import names
+from atmodem.dialects import identify, load, names
 from host_tests.emu_helpers import free_port
 from host_tests.test_driver import run_scenario
 from tools import loopback
@@ -126,7 +126,7 @@ def test_dialect_is_identified_by_its_model_line(emulator, variant):
     dialect, settings = VARIANTS[variant]
     m = _modem(emulator(dialect, **settings), None)
     try:
-        assert m.dialect.NAME.lower() == dialect and dialect.upper() in m.model
+        assert type(m.dialect) is load(dialect) and identify(m.model.encode()) == dialect, m.model
     finally:
         m.close()
 

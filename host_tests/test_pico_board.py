@@ -8,6 +8,8 @@ import os
 
 import pytest
 
+from host_tests.emu_helpers import WORDS
+
 from host_tests.pico_helpers import emulator_for
 from host_tests.test_boards import leave_in_a_data_session
 from tools import loopback
@@ -42,7 +44,7 @@ def test_pico_board_example_as_flashed(dialect, data_session):
                 out = pico.repl.read_until(b">>> ", timeout=60).decode()
         finally:
             emu.stop()
-    assert "module: " in out and dialect.upper() in out, out
+    assert "module: %s" % WORDS[dialect].model.decode() in out, out
     assert "echo: b'hello from atmodem\\n'" in out, out
     assert "Traceback" not in out, out
     if data_session:

@@ -1,6 +1,6 @@
 """TLS in the module through the driver, against loopback TLS servers with the tests' own CA,
-on both runtimes: the NM28 (certificate files stored on it) and the L610 (its CA uploaded by
-atmodem, docs/l610-tls.md)."""
+on both runtimes: the NM28 (certificate files stored on it), the L610 (its CA uploaded by
+atmodem, docs/l610-tls.md) and a Quectel (its certificates stored once, docs/quectel.md)."""
 from __future__ import annotations
 
 import pytest
@@ -114,4 +114,70 @@ def test_l610_uploads_its_ca_once_per_boot_of_the_module(emulator, certs):
         s.connect(("localhost", srv.port))
         s.close()
         assert emu.tls_state()["uploads"] == 2
+    m.close()
+
+
+# ---------------------------------------------------------------- a Quectel (+QSSL*)
+def quectel(emulator):
+    return emulator("quectel", guard_time=0.2)
+
+
+def test_quectel_verified_echo_256_kib(emulator, certs, runtime):
+    with loopback.echo_server(certs.server_context("good")) as srv:
+        run_scenario(quectel(emulator), runtime, "quectel", "echo_stream", port=srv.port, mode="buffer",
+                     size=SIZE, host="localhost", ca_pem=certs.dir + "/ca.crt")
+
+
+def test_quectel_mutual_tls(emulator, certs, runtime):
+    with loopback.echo_server(certs.server_context("good", require_client=True)) as srv:
+        run_scenario(quectel(emulator), runtime, "quectel", "echo_stream", port=srv.port, mode="buffer",
+                     size=16384, host="localhost", ca_pem=certs.dir + "/ca.crt", client=1)
+
+
+@pytest.mark.parametrize("server", ["foreign", "expired", "wrong_name"])
+def test_quectel_bad_certificates_fail_clearly(emulator, certs, runtime, server):
+    with loopback.echo_server(certs.server_context(server)) as srv:
+        out = run_scenario(quectel(emulator), runtime, "quectel", "tls_refused", port=srv.port, host="localhost",
+                           ca_pem=certs.dir + "/ca.crt")
+    if runtime == "cpython":
+        assert "AT+QSSLOPEN" in out and "566" in out, out
+
+
+def test_quectel_verification_off_must_be_said_and_then_connects(emulator, certs, runtime):
+    with loopback.echo_server(certs.server_context("foreign")) as srv:
+        run_scenario(quectel(emulator), runtime, "quectel", "echo_stream", port=srv.port, mode="buffer",
+                     size=16384, host="localhost", verify=0)
+
+
+def test_quectel_stores_each_certificate_once_across_reboots(emulator, certs):
+    """The certificates go into the module's flash once; later opens, other TLS objects with
+    the same PEM and the module's reboots reuse the file (flash wear); the SSL context's
+    settings, which a boot forgets, are written again."""
+    import atmodem
+
+    emu = quectel(emulator)
+    pem = open(certs.dir + "/ca.crt", "rb").read()
+    m = atmodem.Modem(atmodem.hal.open_serial(emu.path), dialect="quectel", guard_ms=250)
+    m.attach(apn="cmnet")
+    with loopback.echo_server(certs.server_context("good")) as srv:
+        for _ in range(3):
+            s = m.socket(tls=atmodem.TLS(ca=pem))
+            s.settimeout(30)
+            s.connect(("localhost", srv.port))
+            s.sendall(b"ping")
+            assert s.read(4) == b"ping"
+            s.close()
+        sent = emu.transcript("<")
+        assert sent.count(b"AT+QFUPL=") == 1 and sent.count(b'AT+QSSLCFG="cacert"') == 1, sent
+        emu.reboot()
+        m.until(lambda: m.state == "off", 10000, "the reboot")
+        m.attach(apn="cmnet")
+        s = m.socket(tls=atmodem.TLS(ca=pem))
+        s.settimeout(30)
+        s.connect(("localhost", srv.port))
+        s.close()
+        sent = emu.transcript("<")
+        assert sent.count(b"AT+QFUPL=") == 1 and sent.count(b'AT+QSSLCFG="cacert"') == 2, sent
+    with pytest.raises(ValueError, match="buffer mode"):
+        m.socket(mode="push", tls=atmodem.TLS(ca=pem))
     m.close()

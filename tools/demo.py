@@ -169,6 +169,9 @@ def run(port_or_path: str, dialect, apn, echo_addr, size: int, baud: int, quiet:
     host, port = echo_addr
     line_rate = baud / 10  # bytes/s one direction of the UART carries (8N1: 10 bits a byte)
     for mode in MODES:
+        if mode not in m.dialect.MODES:
+            out.write("== %s mode: the %s has none\n" % (mode, m.dialect.NAME))
+            continue
         out.write("== %s mode: open %s:%d, echo %d bytes, close\n" % (mode, host, port, size))
         tr.hex = mode == "hex"
         s = m.socket(atmodem.SOCK_STREAM, mode=mode, rxbuf=16384)
