@@ -22,6 +22,7 @@ package(
         "datastream.py",
         "dialects/__init__.py",
         "dialects/base.py",
+        "dialects/clock.py",
         "dialects/doubt.py",
         "dialects/gtssl.py",
         "dialects/ipfamily.py",

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from atmodem.dialects import names
+from atmodem.dialects.base import Dialect
 from host_tests.test_driver import RUNTIMES, run_scenario
 from tools import loopback
 
@@ -180,4 +182,27 @@ def test_quectel_stores_each_certificate_once_across_reboots(emulator, certs):
         assert sent.count(b"AT+QFUPL=") == 1 and sent.count(b'AT+QSSLCFG="cacert"') == 2, sent
     with pytest.raises(ValueError, match="buffer mode"):
         m.socket(mode="push", tls=atmodem.TLS(ca=pem))
+    m.close()
+
+
+# ---------------------------------------------------------------- the module's clock
+@pytest.mark.parametrize("dialect", names())
+def test_sync_clock_sets_the_modules_clock_or_says_it_cannot(emulator, dialect):
+    """Certificates need the module's clock: network time where the module has it (L610
+    AT+MIPNTP, Quectel AT+QNTP), a clear NotImplementedError where it has none."""
+    import time
+
+    import atmodem
+
+    emu = emulator(dialect)
+    m = atmodem.Modem(atmodem.hal.open_serial(emu.path), dialect=dialect)
+    m.attach(apn="cmnet")
+    with pytest.raises(ValueError, match="inject"):
+        m.sync_clock('pool.ntp.org"\r\nAT+CFUN=0')
+    if type(m.dialect).sync_clock is Dialect.sync_clock:
+        with pytest.raises(NotImplementedError, match="network time"):
+            m.sync_clock()
+    else:
+        clock = m.sync_clock("ntp.example", 123, timeout=10)
+        assert clock.startswith(time.strftime("%y/%m/%d", time.gmtime())), clock
     m.close()

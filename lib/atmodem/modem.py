@@ -167,6 +167,15 @@ class Modem:
                 raise ValueError("pin: 4 to 8 digits as a str, got %r" % (pin,))
             self.pin = pin  # kept: a reboot asks for it again
 
+    def sync_clock(self, server="pool.ntp.org", port=123, timeout=75):
+        """Set the module's clock from network time (what certificate checks need): returns
+        the clock as the module then says it ("yy/mm/dd,hh:mm:ss+zz"); NotImplementedError on
+        a module that has no way, ModemError when it failed."""
+        cold("texts", "check_text", server, "server")
+        check_port(port)
+        self.ensure_up()
+        return self.run(self.dialect.sync_clock(server, port, timeout * 1000))
+
     def detach(self):
         self.run(self.dialect.detach())
         self.ip = None

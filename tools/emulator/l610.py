@@ -63,6 +63,8 @@ class L610(Module):
             {
                 "+GTSET": self.at_gtset,
                 "+MIPCALL": self.at_mipcall,
+                "+MIPNTP": self.at_mipntp,
+                "+CCLK": self.at_cclk,
                 "+MIPOPEN": self.at_mipopen,
                 "+MIPSEND": self.at_mipsend,
                 "+MIPREAD": self.at_mipread,
@@ -221,6 +223,24 @@ class L610(Module):
             return self.later(self.cfg.async_delay, self._done, "+MIPCALL: 0")
         self.dialling = True
         self.later(self.cfg.async_delay, self._dialled)
+
+    def at_mipntp(self, kind, args) -> None:
+        """AT+MIPNTP="<server>",<port>: OK, then +MIPNTP: 1 (docs/l610-tls.md, NTP); the
+        host's clock stands in for the server's. Without a bearer: +MIPNTP: 0."""
+        if kind != "set" or len(args) != 2:
+            raise CmdError(50)
+        text_arg(args[0])
+        num(args[1], 1, 65535)
+        self._async()
+        self.ok()
+        self.later(self.cfg.async_delay, self._done, "+MIPNTP: %d" % (1 if self.ip else 0))
+
+    def at_cclk(self, kind, args) -> None:
+        if kind != "read":
+            raise CmdError(50)
+        import time
+
+        self.info('+CCLK: "%s+00"' % time.strftime("%y/%m/%d,%H:%M:%S", time.gmtime()))
 
     def _dialled(self) -> None:
         self.dialling = False

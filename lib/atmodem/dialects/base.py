@@ -235,6 +235,10 @@ class Dialect:
         """A flow: the data bearer down."""
         raise NotImplementedError
 
+    def sync_clock(self, server, port, timeout_ms):
+        """A flow: the module's clock from network time (NTP server:port); ModemError if not."""
+        raise NotImplementedError("the %s documents no network time: set its clock (AT+CCLK) yourself" % self.NAME)
+
     def resolve(self, host):
         """A flow: the module's DNS answer for host, a list of IPv4 strings; ModemError
         EHOSTUNREACH (dns_failed) when it has none."""
@@ -297,27 +301,23 @@ class Dialect:
         raise NotImplementedError
 
     def send_failed(self, link, mv, err):
-        """A flow after send_now's command failed with err: what send would do then (a
-        retry: its bytes confirmed), or raise."""
+        """A flow after send_now's command failed with err: what send would do (retry), or raise."""
         raise err
         yield
 
     def scan_send(self, c, buf, s, e):  # a send's answer read in place: True if taken
         return False
 
-    def max_send(self, link):
+    def max_send(self, link):  # the most one send carries for link
         return self.MAX_SEND
 
-    def max_datagram(self, link):
-        """The largest datagram one send carries for link."""
+    def max_datagram(self, link):  # the largest datagram one send carries for link
         return self.MAX_DATAGRAM
 
-    def close(self, link):
-        """A flow: close link on the module; True when the module confirmed its id free."""
+    def close(self, link):  # a flow: close link on the module; True: its id is confirmed free
         raise NotImplementedError
 
-    def resume(self, link):
-        """A flow (transparent): back into data mode for a suspended link."""
+    def resume(self, link):  # a flow (transparent): back into data mode for a suspended link
         raise NotImplementedError
 
     def terminator(self, link):

@@ -34,8 +34,7 @@ _TLS_MODES = ("push", "hex")
 # which URCs carry each async command's result (a failed open may come as +MIPSTAT)
 _OPEN_HEADS = (b"+MIPOPEN:", b"+MIPSTAT:")
 _ODM_HEADS = (b"+MIPODM:", b"+MIPSTAT:")
-_CLOSE_HEADS = (b"+MIPCLOSE:",)
-_CALL_HEADS = (b"+MIPCALL:",)
+_CLOSE_HEADS, _CALL_HEADS = (b"+MIPCLOSE:",), (b"+MIPCALL:",)
 
 
 class Context:
@@ -66,7 +65,7 @@ class L610(MipData):
     URC_PREFIXES = (
         b"+MIPOPEN:", b"+MIPCLOSE:", b"+MIPSTAT:", b"+MIPCALL:", b"+MIPREAD:",
         b"+MIPXOFF:", b"+MIPXON:", b"+MIPRTCP:", b"+MIPRUDP:", b"+MIPODM:",
-        b"+MIPPUSH:", b"+MIPSEND:", b"+MIPDNS:", b"+SIM READY", b"+CGREG:", b"+CEREG:",
+        b"+MIPPUSH:", b"+MIPSEND:", b"+MIPDNS:", b"+MIPNTP:", b"+SIM READY", b"+CGREG:", b"+CEREG:",
     )
     URCS = (
         (b"ERROR", "_u_error"), (b"+CME ERROR", "_u_error"), (b"+MIPCALL:", "_u_call"),
@@ -147,13 +146,12 @@ class L610(MipData):
 
     def _u_socket(self, line):
         head = line[: line.find(b":") + 1]
+        f = lead_ints(line[len(head) :])  # the fields we need; trailing ones are ignored
+        if not f or self.asyncs.result(head, f[0], line) and head == b"+MIPNTP:":
+            return
         fn = self._socket_urcs.get(head)
         if fn is None:
             return
-        f = lead_ints(line[len(head) :])  # the fields we need; trailing ones are ignored
-        if not f:
-            return
-        self.asyncs.result(head, f[0], line)
         k = self.links.get(f[0])
         if k is None:
             if f[0] not in self.dirty and head != b"+MIPCLOSE:" and head != b"+MIPSTAT:":
@@ -251,6 +249,9 @@ class L610(MipData):
                 # dial's result, nor (once one succeeded) as the bearer lost
                 yield Until(lambda: self.call is not None, wait)
         raise ATError(text(cmd), text(answer) + " (after %d tries)" % (1 + CALL_RETRIES))
+
+    def sync_clock(self, server, port, timeout_ms):
+        return once("dialects.clock", "mipntp", self, server, port, timeout_ms)
 
     def detach(self):
         self.call = None

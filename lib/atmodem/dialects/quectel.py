@@ -45,14 +45,14 @@ class Quectel(IpFamily):
     Context = Context
     BOOT_URCS = (b"RDY",)
     URC_PREFIXES = (
-        b"+QIURC:", b"+QIOPEN:", b"+QSSLURC:", b"+QSSLOPEN:", b"+QIND:", b"+CPIN:", b"APP RDY", b"NO CARRIER", b"+CGREG:", b"+CEREG:",
+        b"+QIURC:", b"+QIOPEN:", b"+QNTP:", b"+QSSLURC:", b"+QSSLOPEN:", b"+QIND:", b"+CPIN:", b"APP RDY", b"NO CARRIER", b"+CGREG:", b"+CEREG:",
     )
     URCS = (
         (b'+QIURC: "closed"', "_u_closed"), (b'+QSSLURC: "closed"', "_u_closed"),
         (b'+QIURC: "incoming full"', "_u_full"),
         (b'+QIURC: "incoming",', "_u_incoming"), (b'+QIURC: "dnsgip"', "_u_dns"),
         (b'+QIURC: "pdpdeact"', "_u_pdp"), (b"+QIOPEN:", "_u_open"), (b"+QSSLOPEN:", "_u_open"),
-        (b"NO CARRIER", "_u_no_carrier"),
+        (b"+QNTP:", "_u_ntp"), (b"NO CARRIER", "_u_no_carrier"),
     )
     HEADERS = ((b'+QIURC: "recv",', "_h_recv"), (b"+QIRD:", "_h_read"),
                (b'+QSSLURC: "recv",', "_h_recv"), (b"+QSSLRECV:", "_h_read"))
@@ -73,6 +73,7 @@ class Quectel(IpFamily):
         self.tls_files = set()  # certificate files known to be on the module (its flash)
         self.tls_ctx = [None] * 6  # each SSL context's settings, as written since the boot
         self.ssl_ids = set()  # ids the module's last table listed as TLS sockets
+        self.ntp = None  # the network time's result (clock.py)
 
     def start(self):
         # raw bytes both ways, a pushed header on its own line: what a previous program
@@ -116,6 +117,10 @@ class Quectel(IpFamily):
         k = self.links.get(f[0]) if len(f) >= 2 else None
         if k is not None and k.opened is None:
             k.on_open(f[1] == 0, line)
+
+    def _u_ntp(self, line):
+        """+QNTP: <err>[,"<time>"]: network time's result, 0 the clock was set."""
+        self.ntp = line
 
     def _u_full(self, line):
         """+QIURC: "incoming full": a client was refused, every id is in use."""
@@ -188,6 +193,9 @@ class Quectel(IpFamily):
 
     def detach(self):
         yield Command(b"AT+QIDEACT=1", timeout_ms=_DEACT_MS)
+
+    def sync_clock(self, server, port, timeout_ms):
+        return once("dialects.clock", "qntp", self, server, port, timeout_ms)
 
     def resolve(self, host):
         self.dns = None
