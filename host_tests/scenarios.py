@@ -311,8 +311,8 @@ def tcp_listener(m, port, in_turn=3, at_once=2, mode="push"):
     return in_turn + at_once
 
 
-def udp_service(m, port, count=3):
-    s = m.socket(atmodem.SOCK_DGRAM)
+def udp_service(m, port, count=3, mode="buffer"):
+    s = m.socket(atmodem.SOCK_DGRAM, mode=mode)
     s.settimeout(30)
     s.bind(("0.0.0.0", port))
     for _ in range(count):

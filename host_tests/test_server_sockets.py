@@ -1,4 +1,5 @@
-"""NM28 TCP LISTENER and UDP SERVICE through the driver, with real loopback clients."""
+"""TCP LISTENER and UDP SERVICE through the driver, with real loopback clients, on every module
+that has server sockets."""
 from __future__ import annotations
 
 import socket
@@ -10,6 +11,9 @@ import pytest
 import atmodem
 from host_tests.emu_helpers import free_port
 from host_tests.test_driver import RUNTIMES, modem, run_scenario
+from atmodem.dialects import load, names
+
+SERVERS = [d for d in names() if load(d).SERVER]
 
 
 def connect_when_listening(port, timeout=20):
@@ -40,20 +44,23 @@ def clients(port, in_turn, at_once, errors):
         errors.append(e)
 
 
+@pytest.mark.parametrize("dialect", SERVERS)
 @pytest.mark.parametrize("runtime", RUNTIMES)
 @pytest.mark.parametrize("mode", ["push", "buffer"])
-def test_listener_three_in_turn_and_two_at_once(emulator, runtime, mode):
+def test_listener_three_in_turn_and_two_at_once(emulator, runtime, mode, dialect):
     port = free_port()
     errors = []
     t = threading.Thread(target=clients, args=(port, 3, 2, errors), daemon=True)
     t.start()
-    run_scenario(emulator("nm28"), runtime, "nm28", "tcp_listener", port=port, mode=mode)
+    run_scenario(emulator(dialect), runtime, dialect, "tcp_listener", port=port, mode=mode)
     t.join(20)
     assert not errors, errors
 
 
+@pytest.mark.parametrize("dialect", SERVERS)
 @pytest.mark.parametrize("runtime", RUNTIMES)
-def test_udp_service(emulator, runtime):
+@pytest.mark.parametrize("mode", ["push", "buffer"])
+def test_udp_service(emulator, runtime, mode, dialect):
     port = free_port()
     errors = []
 
@@ -76,7 +83,7 @@ def test_udp_service(emulator, runtime):
 
     t = threading.Thread(target=client, daemon=True)
     t.start()
-    run_scenario(emulator("nm28"), runtime, "nm28", "udp_service", port=port)
+    run_scenario(emulator(dialect), runtime, dialect, "udp_service", port=port, mode=mode)
     t.join(20)
     assert not errors, errors
 

@@ -310,6 +310,15 @@ class Quectel(IpFamily):
         self.ssl_ids = ssl = self.open_ids(c.lines)
         return ids | ssl
 
+    def read_cmd(self, link, n):
+        """A bound UDP socket reads one whole datagram, with no length: `AT+QIRD=<id>`
+        [docs/quectel.md, AT+QIRD]."""
+        c = IpFamily.read_cmd(self, link, n)
+        if link.service:
+            c.text = b"AT+QIRD=%d" % link.id
+            c.wire = None
+        return c
+
     def send_fmt(self, link):
         return self.SEND if link.tls is None else self.SSL_SEND
 
