@@ -1,11 +1,12 @@
 """The modules atmodem knows, one line each: the name a program passes as
 Modem(dialect=...), the file and class of its dialect, and what its model answer (AT+CGMM,
-ATI) holds. The one place that names them (docs/adding-a-module.md)."""
+ATI) holds ("|" between alternatives: one object, not a tuple of them, on a board's heap).
+The one place that names them (docs/adding-a-module.md)."""
 
 _KNOWN = (
-    ("nm28", "nm28", "NM28", (b"NM28",)),
-    ("l610", "l610", "L610", (b"L610",)),
-    ("quectel", "quectel", "Quectel", (b"QUECTEL", b"EC200", b"EC600", b"EC800", b"EC2", b"EG9", b"BG95", b"BG96", b"BG77")),
+    ("nm28", "nm28", "NM28", b"NM28"),
+    ("l610", "l610", "L610", b"L610"),
+    ("quectel", "quectel", "Quectel", b"QUECTEL|EC2|EC6|EC8|EG9|BG95|BG96|BG77"),
 )
 
 
@@ -38,7 +39,7 @@ def identify(model):
     """The dialect whose module answers with model (bytes), or None."""
     up = model.upper()
     for k in _KNOWN:
-        for marker in k[3]:
+        for marker in k[3].split(b"|"):
             if marker in up:
                 return k[0]
     return None
