@@ -36,7 +36,6 @@ package(
         "dialects/quectel_errors.py",
         "dialects/quectel_tls.py",
         "dialects/shared_format.py",
-        "dialects/switch.py",
         "errors.py",
         "events.py",
         "flow.py",

@@ -28,7 +28,7 @@ SCENARIOS = [
     ("transparent_cycle", dict(port="data", talk_port="talk", mode="transparent")),
     ("transparent_peer_close", dict(port="bye300", echo_port=E, mode="transparent")),
 ]
-CASES = [(d, name, {k: v for k, v in kw.items() if k != "mode" or name.startswith(("echo", "peer", "many"))})
+CASES: list = [(d, name, {k: v for k, v in kw.items() if k != "mode" or name.startswith(("echo", "peer", "many"))})
          for d in names() for name, kw in SCENARIOS if kw.get("mode", "buffer") in load(d).MODES]
 
 

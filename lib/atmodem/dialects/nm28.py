@@ -5,9 +5,8 @@ from ..command import Command
 from ..compat import cold, const
 from ..errors import EIO, ATError, ModemError, text
 from ..flow import Until
-from .ipfamily import IpFamily
+from .ipfamily import IpFamily, Switch, switched
 from .parse import last_int, lead_ints, unquote
-from .switch import Switch, switched
 
 _MODE = {"buffer": 0, "push": 1, "hex": 1, "transparent": 2}
 _CMD_MS = const(5000)

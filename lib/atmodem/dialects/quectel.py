@@ -5,7 +5,7 @@ from ..command import OK, Command
 from ..compat import cold, const
 from ..errors import ATError, ModemError, text
 from ..flow import Until, once
-from .ipfamily import IpFamily
+from .ipfamily import IpFamily, switched
 from .parse import lead_ints, unquote
 
 _ACCESS = {"buffer": 0, "push": 1, "transparent": 2}
@@ -273,7 +273,7 @@ class Quectel(IpFamily):
         link.service = not link.stream
 
     def command_done(self, c):
-        cold("dialects.switch", "switched", self, c)
+        switched(self, c)
 
     def resume(self, link):
         """AT+QISWTMD=<id>,2 answers CONNECT and the UART carries the link."""
