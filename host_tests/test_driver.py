@@ -207,6 +207,25 @@ def test_connect_before_attach_says_so(emulator):
     m.close()
 
 
+def test_an_id_the_module_holds_behind_atmodems_back_is_reconciled_not_refused(emulator, tcp_echo):
+    """A Quectel answers an open on a taken id with +QIOPEN: <id>,563 after its OK: atmodem
+    asks the module which ids are open, closes the one nobody owns and opens again, as it
+    does for the NM28's "operation not allowed"."""
+    m = atmodem.Modem(atmodem.hal.open_serial(emulator("quectel").path), dialect="quectel")
+    m.start()
+    m.attach(apn="cmnet")
+    taken = m.dialect.IDS[0]  # the id atmodem claims first
+    m.command('AT+QIOPEN=1,%d,"TCP","127.0.0.1",%d,0,0' % (taken, tcp_echo.port))
+    s = m.socket()
+    s.settimeout(10)
+    s.connect(("127.0.0.1", tcp_echo.port))
+    s.sendall(b"on a free id")
+    assert s.read(12) == b"on a free id"
+    assert m.open_sockets() == [s.link.id]  # the stray id was closed, the module agrees
+    s.close()
+    m.close()
+
+
 def test_l610_receive_format_is_shared(emulator, tcp_echo):
     m = modem(emulator("l610"), "l610")
     a = m.socket(mode="push")

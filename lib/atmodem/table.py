@@ -46,7 +46,7 @@ def open_begin(m, link, host, port, by=None):
         except ATError as err:
             sid = link.id
             yield from abandon(m, link)
-            if attempt or "not allowed" not in err.answer:
+            if attempt or not _in_use(d, err):
                 raise err
             # The module says the id is in use: our table is wrong. Ask it, then retry.
             d.dirty.add(sid)
@@ -81,13 +81,29 @@ def open(m, link, host, port, timeout_ms):
     clock = m.clock
     ms = d.open_timeout(link, timeout_ms or OPEN_MS)
     by = clock.ticks_add(clock.ticks_ms(), ms)
-    yield from open_begin(m, link, host, port, by)
-    try:
-        yield Until(lambda: d.open_done(link), max(1, clock.ticks_diff(by, clock.ticks_ms())), text(link.open_cmd))
-    except BaseException as err:
-        yield from abandon(m, link)
-        raise err
-    yield from open_end(m, link)
+    for attempt in (0, 1):
+        yield from open_begin(m, link, host, port, by)
+        try:
+            yield Until(lambda: d.open_done(link), max(1, clock.ticks_diff(by, clock.ticks_ms())), text(link.open_cmd))
+        except BaseException as err:
+            yield from abandon(m, link)
+            raise err
+        sid = link.id
+        try:
+            yield from open_end(m, link)
+            return
+        except ConnectError as err:
+            # Some modules say the id is taken only in the open's later answer (Quectel)
+            if attempt or not _in_use(d, err):
+                raise err
+            d.dirty.add(sid)
+            yield from reconcile(m)
+
+
+def _in_use(d, err):
+    """The module refused the open because it holds the id: our table is wrong."""
+    why = str(err)
+    return any(w in why for w in d.ID_IN_USE)
 
 
 def listen(m, link):

@@ -52,8 +52,8 @@ class Dialect:
     # the receive format command ("%d"), when the module has one format for all sockets
     FORMAT_CMD = None
     INLINE_FORMAT = -1
-    # the URC of a transparent open: `<id>,1` and the next byte is the link's
-    DATA_OPEN = None
+    DATA_OPEN = None  # the URC of a transparent open: `<id>,1`, then the link's bytes
+    ID_IN_USE = ("not allowed",)  # an open's error that means the id is taken: reconcile, retry
     # what is left of one of them that lost its start
     HEADER_FRAGMENTS = ()  # type: tuple
 

@@ -31,6 +31,7 @@ class Quectel(IpFamily):
     IDS = tuple(range(12))
     MODES = ("buffer", "push", "transparent")
     SERVER = True
+    ID_IN_USE = ("socket identity has been used",)  # +QIOPEN: <id>,563 [quectel_errors]
     TLS = True  # buffer mode (quectel_tls.py)
     MAX_SEND = 1460
     MAX_READ = 1500
