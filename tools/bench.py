@@ -24,11 +24,17 @@ sys.path[:0] = [os.path.join(ROOT, "lib"), ROOT]
 import atmodem  # noqa: E402
 from tools import bench_pico, build_mpy, loopback  # noqa: E402
 from tools.emulator import Emulator  # noqa: E402
-from atmodem.dialects import names  # noqa: E402
+from atmodem.dialects import load, names  # noqa: E402
 
 MODES = ("push", "hex", "buffer", "transparent")
 TLS_MODES = ("push", "buffer", "transparent")
 L610_TLS_MODES = ("push", "hex")  # the modes the L610 does TLS in (docs/l610-tls.md)
+QUECTEL_TLS_MODES = ("buffer",)  # docs/quectel.md
+
+
+def modes_of(dialect):
+    """The bench's modes the module has (the NM28 and L610 have hex; a Quectel does not)."""
+    return [m for m in MODES if m in load(dialect).MODES]
 
 
 def modem_on(emu, dialect, baud=115200):
@@ -84,14 +90,16 @@ def tls_setup(cert_dir):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ca.issue_cert("localhost").configure_cert(ctx)
     # the NM28 names the file it stores; the L610 is given the CA, uploaded once per boot
-    return {"nm28": (atmodem.TLS(ca="ca.crt"), ctx), "l610": (atmodem.TLS(ca=ca.cert_pem.bytes()), ctx)}
+    pem = atmodem.TLS(ca=ca.cert_pem.bytes())  # uploaded by atmodem (once per boot, or once ever)
+    return {"nm28": (atmodem.TLS(ca="ca.crt"), ctx), "l610": (pem, ctx), "quectel": (pem, ctx)}
 
 
 def throughput(bauds, sizes):
     print("throughput as a fraction of the UART line rate (baud/10 bytes/s each way)")
     print("%-6s %-7s %-20s %10s %10s" % ("module", "baud", "mode", "download", "upload"))
-    rows = [(d, mode, False) for d in names() for mode in MODES]
+    rows = [(d, mode, False) for d in names() for mode in modes_of(d)]
     rows += [("nm28", mode, True) for mode in TLS_MODES] + [("l610", mode, True) for mode in L610_TLS_MODES]
+    rows += [("quectel", mode, True) for mode in QUECTEL_TLS_MODES]
     with tempfile.TemporaryDirectory() as cert_dir:
         tls = tls_setup(cert_dir)
         for baud in bauds:
@@ -157,7 +165,7 @@ def micropython_costs(size):
     print("%-6s %-12s %12s %16s" % ("module", "mode", "heap B/KiB", "VM CPU us/KiB"))
     env = {"MICROPYPATH": os.path.join(ROOT, "lib")}
     for dialect in names():
-        for mode in MODES:
+        for mode in modes_of(dialect):
             with loopback.source_server(size) as src, Emulator(dialect, async_delay=0.005) as emu:
                 emu.wait_idle()
                 r = subprocess.run(
