@@ -146,3 +146,39 @@ def test_demo_command_runs_set_up_free():
         assert "virtual %s" % name in r.stdout
     modes = sum(len([m for m in MODES if m in load(d).MODES]) for d in names())  # every mode of every module
     assert r.stdout.count("echo intact") == modes and "host -> +++" in r.stdout, r.stdout
+
+
+def _stock_board(tmp_path):
+    stock = tmp_path / "mp" / "ports" / "rp2" / "boards" / "RPI_PICO"
+    stock.mkdir(parents=True)
+    (stock / "mpconfigboard.h").write_text('#define MICROPY_HW_BOARD_NAME "Raspberry Pi Pico"\n')
+    (stock / "mpconfigboard.cmake").write_text('set(PICO_BOARD "pico")\n')
+    (stock / "pins.csv").write_text("LED,GPIO25\n")
+    return str(tmp_path / "mp")
+
+
+@pytest.mark.parametrize("variant, frozen, tls", [("frozen", True, False), ("tls", False, True), ("frozen-tls", True, True)])
+def test_firmware_variants_are_the_stock_board_plus_what_they_name(tmp_path, variant, frozen, tls):
+    """tools/pico/firmware.py: each variant keeps the RPI_PICO board (pins, flash layout) and
+    adds the repository's manifest.py (frozen) or MicroPython's tls (tls), nothing else."""
+    from tools.pico import firmware
+
+    board = firmware.board_dir(_stock_board(tmp_path), variant, str(tmp_path / "out"))
+    names_ = sorted(os.listdir(board))
+    assert names_ == sorted(["mpconfigboard.h", "mpconfigboard.cmake", "pins.csv"] + (["manifest.py"] if frozen else []))
+    with open(os.path.join(board, "mpconfigboard.h")) as f:
+        header = f.read()
+    assert ("#define MICROPY_PY_SSL (1)" in header) == tls
+    assert '"Raspberry Pi Pico (atmodem %s)"' % variant in header
+    if frozen:
+        with open(os.path.join(board, "manifest.py")) as f:
+            manifest = f.read()
+        assert 'include("$(PORT_DIR)/boards/manifest.py")' in manifest  # the stock board's frozen modules
+        assert os.path.join(ROOT, "manifest.py") in manifest
+
+
+def test_firmware_build_names_what_the_tree_lacks(tmp_path):
+    from tools.pico import firmware
+
+    with pytest.raises(FileNotFoundError, match="lib/pico-sdk/pico_sdk_init.cmake.*mpy-cross"):
+        firmware.build(_stock_board(tmp_path), "frozen", str(tmp_path / "out"))

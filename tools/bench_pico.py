@@ -26,25 +26,31 @@ MODES = ("default", "push", "transparent")
 DIALECTS = tuple(names())
 
 
-def image() -> bytes:
+def image(frozen: bool = False) -> bytes:
+    """The bench's modules, and the package unless the firmware has it frozen in."""
     here = os.path.join(ROOT, "tools", "pico")
-    return flash.image(flash.with_modules([os.path.join(here, "mcu_bench.py"), os.path.join(here, "mcu_profile.py")]))
+    tools = [os.path.join(here, n) for n in ("mcu_bench.py", "mcu_profile.py", "mcu_tls.py")]
+    return flash.image(flash.with_modules(tools, base={} if frozen else None))
 
 
 def on_board(pico: Pico, dialect: str, call: str, port: int, baud: int = BAUD) -> List[str]:
     """mcu_bench.<call> after a soft reset, UART1 wired to a fresh emulated module: its
     RESULT line's fields."""
-    return [line.split()[1:] for line in board_output(pico, dialect, call, port, baud).splitlines()
-            if line.startswith("RESULT")][0]
+    return results(board_output(pico, dialect, call, port, baud))[0]
 
 
-def board_output(pico: Pico, dialect: str, call: str, port: int, baud: int = BAUD) -> str:
-    with Emulator(dialect, baud=baud, serve=("127.0.0.1", 0), async_delay=0.005, guard_time=0.2) as emu:
+def results(text: str) -> List[List[str]]:
+    return [line.split()[1:] for line in text.splitlines() if line.startswith("RESULT")]
+
+
+def board_output(pico: Pico, dialect: str, call: str, port: int, baud: int = BAUD, **emulator) -> str:
+    with Emulator(dialect, baud=baud, serve=("127.0.0.1", 0), async_delay=0.005, guard_time=0.2, **emulator) as emu:
         addr = emu.serve_address
         assert addr is not None
         pico.repl.soft_reset()
         with pico.wire(1, (addr[0], addr[1])):
-            return pico.repl.exec("import mcu_bench\nmcu_bench.%s" % call % port, timeout=600)
+            code = call % port if call.startswith("import ") else "import mcu_bench\nmcu_bench." + call % port
+            return pico.repl.exec(code, timeout=600)
 
 
 def round_trip_rows(pico: Pico, measured, dialects=DIALECTS) -> None:
@@ -99,6 +105,46 @@ def idle_rows(pico: Pico, seconds: int = 10, dialects=DIALECTS) -> List[Tuple[st
                 print("%-6s idle %-9s %-19s %8.2f%% of the CPU" % (row[0], row[1], row[2], share * 100), flush=True)
                 out.append(row)
     return out
+
+
+def tls_rows(pico: Pico, size: int, dialects=DIALECTS) -> None:
+    """A TLS connection's cost on the board and a download through it: the module's TLS on each
+    module, and MicroPython's own tls over a plain atmodem socket where the firmware has tls
+    (tools/pico/firmware.py --variant tls). An ECDSA P-256 CA and server certificate for
+    localhost (trustme's default)."""
+    import ssl
+    import tempfile
+
+    import trustme
+
+    pico.repl.soft_reset()
+    has_tls = "yes" in pico.repl.exec("try:\n import tls\n print('yes')\nexcept ImportError:\n print('no')")
+    ca = trustme.CA()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("localhost").configure_cert(ctx)
+    pem = ca.cert_pem.bytes()
+    der = ssl.PEM_cert_to_DER_cert(pem.decode())
+    cases = [(d, "module", "ca.crt" if d == "nm28" else pem) for d in dialects]
+    if has_tls:
+        cases += [(d, "micropython", der) for d in dialects]
+    print("\nTLS on the board (%d KiB download after each handshake; the module's handshake is the emulator's,"
+          " on the host: its time is the AT conversation's, not a real module's)" % (size // 1024))
+    print("%-6s %-22s %12s %12s %12s %12s" % ("module", "TLS connection", "connect ms", "CPU ms", "heap alloc", "heap held"))
+    with tempfile.TemporaryDirectory() as cert_dir:
+        ca.cert_pem.write_to_path(os.path.join(cert_dir, "ca.crt"))  # the NM28's stored file
+        for dialect, how, cert in cases:
+            label = "module" if how == "module" else "micropython"
+            with loopback.source_server(size, tls=ctx) as src:
+                out = results(board_output(pico, dialect, "import mcu_tls\nmcu_tls.connect(%r, %r, %s, %%d, %d, %d, %r)"
+                                           % (dialect, how, repr(cert).replace("%", "%%"), BAUD, size, label), src.port, cert_dir=cert_dir))
+            for _, _, which, mode, t_us, cpu_us, alloc, held in out[:2]:
+                print("%-6s %-22s %12.0f %12.0f %12s %12s" % (dialect, "%s %s (%s)" % (label, which, mode),
+                                                              int(t_us) / 1000, int(cpu_us) / 1000, alloc, held), flush=True)
+            row = out[2]
+            print_row(dialect, "  %s TLS" % label, "down", row)
+    if not has_tls:
+        print("(this firmware has no tls module, as MicroPython's RPI_PICO build: "
+              "tools/pico/firmware.py --variant tls builds one for the comparison)")
 
 
 def _urc_every_second(emu: Emulator, stop) -> None:
@@ -158,18 +204,26 @@ def print_row(dialect: str, mode: str, direction: str, r: List[str]) -> None:
     print("%-6s %-16s %-4s %10s %9.0f%% %11s %10s%s" % (dialect, name, direction, us, float(share) * 100, heap, frac, note), flush=True)
 
 
-def mcu_costs(size_kib: int = 64, pico: Optional[Pico] = None) -> None:
-    """The MCU rows of tools.bench."""
+def firmware_has_atmodem() -> bool:
+    """Whether the firmware (ATMODEM_PICO_FIRMWARE) has atmodem frozen in: then the flash
+    image leaves the package out."""
+    with Pico(image=image(frozen=True)) as board:
+        return "yes" in board.repl.exec("try:\n import atmodem\n print('yes')\nexcept ImportError:\n print('no')")
+
+
+def mcu_costs(size_kib: int = 64, pico: Optional[Pico] = None, frozen: bool = False) -> None:
+    """The MCU rows of tools.bench. frozen: the firmware has atmodem frozen in."""
     size = size_kib * 1024
-    print("\nMCU: MicroPython 1.28 rp2 firmware on an emulated Pico (RP2040, 125 MHz), UART1 at %d baud, "
-          "%d KiB per row (figures in Pico time)" % (BAUD, size_kib))
+    print("\nMCU: MicroPython 1.28 rp2 firmware%s on an emulated Pico (RP2040, 125 MHz), UART1 at %d baud, "
+          "%d KiB per row (figures in Pico time)" % (" with atmodem frozen in" if frozen else "", BAUD, size_kib))
     print("%-6s %-16s %-4s %10s %10s %11s %10s" % ("module", "mode", "dir", "CPU us/KiB", "CPU share", "heap B/KiB", "line rate"))
     own = pico is None
-    board = Pico(image=image()).start() if pico is None else pico
+    board = Pico(image=image(frozen)).start() if pico is None else pico
     try:
         measured = rows(size, board)
         round_trip_rows(board, measured)
         idle_rows(board)
+        tls_rows(board, size)
         free: Dict[str, int] = {}
         for dialect in DIALECTS:
             with loopback.echo_server() as echo:
@@ -210,11 +264,20 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--size", type=int, default=64, help="KiB per row (default 64)")
     p.add_argument("--profile", action="store_true", help="per-function cycles and heap while receiving")
+    p.add_argument("--tls", action="store_true", help="only the TLS rows")
+    p.add_argument("--firmware", help="another RPI_PICO firmware: tools/pico/firmware.py builds one with atmodem "
+                   "frozen in, or with MicroPython's tls for the TLS comparison")
     a = p.parse_args(argv)
+    if a.firmware:
+        os.environ["ATMODEM_PICO_FIRMWARE"] = os.path.abspath(a.firmware)
+    frozen = firmware_has_atmodem()
     if a.profile:
         profile(a.size)
+    elif a.tls:
+        with Pico(image=image(frozen)) as board:
+            tls_rows(board, a.size * 1024)
     else:
-        mcu_costs(a.size)
+        mcu_costs(a.size, frozen=frozen)
     return 0
 
 
