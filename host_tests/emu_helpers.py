@@ -173,3 +173,15 @@ def free_port() -> int:
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def wait_for(condition, what: str = "condition", timeout: float = 10.0) -> None:
+    """Until condition() holds: for the emulator's side of a test (what the module has put
+    on the line), never the driver's, whose clock the tests fake."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.005)
