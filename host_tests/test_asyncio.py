@@ -25,6 +25,7 @@ def gap_of(out) -> int:
     return int(str(out).split("PASS", 1)[-1].split()[0]) if "PASS" in str(out) else int(out)
 
 
+@pytest.mark.serial  # a 20 ms bound on the wall clock: alone, not beside other workers
 @pytest.mark.parametrize("runtime", RUNTIMES)
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_a_ticker_never_waits_while_others_attach_open_and_echo(emulator, runtime, dialect, tcp_echo):

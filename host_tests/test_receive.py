@@ -39,7 +39,10 @@ def test_a_server_that_speaks_first_256_kib_at_921600(emulator, dialect, mode):
         assert result_of(out) == expected(srv)
 
 
-@pytest.mark.parametrize("mode", ["buffer", "push"])
+# Push mode holds only if the hold reaches the module before more than the ring's free room
+# arrives (README, push): the unpaced emulator outruns a program starved of CPU, so that one
+# runs alone. The default mode is lossless however slow the program: it runs beside the rest.
+@pytest.mark.parametrize("mode", ["buffer", pytest.param("push", marks=pytest.mark.serial)])
 def test_writing_256k_before_reading_the_echo(emulator, runtime, dialect, mode, tcp_echo):
     run_scenario(emulator(dialect), runtime, dialect, "write_ahead", port=tcp_echo.port, mode=mode)
 

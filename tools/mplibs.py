@@ -9,6 +9,7 @@ the index gives), and unpacks only the module files into one directory for MICRO
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import html
 import io
@@ -142,7 +143,15 @@ def _read(path: str) -> str:
 def ensure(dest: str = CACHE, pins: Tuple[Pin, ...] = PINS, indexes: Optional[List[str]] = None) -> str:
     """The directory holding every pinned library's modules; downloads only what is missing
     (a stamp per pin records what is there, so offline re-runs never reach the network).
-    indexes: simple-index URLs to use instead of pip's."""
+    indexes: simple-index URLs to use instead of pip's. Processes that ask at once (test
+    workers) take turns: the first fetches, the others find it there."""
+    os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
+    with open(dest + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _ensure(dest, pins, indexes)
+
+
+def _ensure(dest: str, pins: Tuple[Pin, ...], indexes: Optional[List[str]]) -> str:
     cert = None
     for pin in pins:
         stamp = os.path.join(dest, ".%s-%s.sha256" % (pin.project, pin.version))
