@@ -185,41 +185,80 @@ class Socket(Stream):
             return n
         return -1
 
-    def send_flow(self, mv, whole=False):
-        """One send from the program (send), or all of mv (sendall: whole); what the module
-        confirmed. Each chunk of a stream is one command, without a flow of its own."""
+    def _next_send(self, mv, sent):
+        """The step that sends mv from sent: the dialect's Command for the next chunk (its
+        answer goes to the dialect's sent()), the link's Write in data mode, None when the
+        link's send flow must run (a wait, a hex send), or an int: bytes taken unsent."""
+        n = self._gate(len(mv) - sent)
+        return n if n >= 0 else self.link.send_now(mv, sent)
+
+    def _sendall_failed(self, err, sent, total):
+        """err, saying how much of a sendall the module confirmed (its `sent`)."""
+        if self.link.stream:
+            setattr(err, "sent", sent)
+            if isinstance(err, ModemError):
+                err.message += " [sendall: %d of %d bytes confirmed]" % (sent, total)
+        return err
+
+    def send_flow(self, mv, whole=False, sent=0):
+        """One send from the program (send), or all of mv (sendall: whole) from sent; what
+        the module confirmed. Each chunk of a stream is one command, without a flow of its own."""
         k = self.link
         total = len(mv)
-        sent = 0
         try:
             while True:
-                n = self._gate(total - sent)
-                if n < 0:
-                    c = k.send_now(mv, sent)
-                    if c is None:
-                        n = yield from k.send_flow(mv[sent:] if sent else mv)
-                    elif isinstance(c, Write):
-                        try:
-                            yield c
-                        finally:
-                            c.data = None  # the program's buffer is not kept alive by us
-                        n = total
-                    else:
-                        chunk = c.payload
-                        try:
-                            c = yield c
-                            n = k.m.dialect.sent(k, c, len(chunk))
-                        except ModemError as err:
-                            n = yield from k.send_error(chunk, err)
+                c = self._next_send(mv, sent)
+                if c is None:
+                    n = yield from k.send_flow(mv[sent:] if sent else mv)
+                elif isinstance(c, int):
+                    n = c
+                elif isinstance(c, Write):
+                    try:
+                        yield c
+                    finally:
+                        c.data = None  # the program's buffer is not kept alive by us
+                    n = total
+                else:
+                    chunk = c.payload
+                    try:
+                        c = yield c
+                        n = k.m.dialect.sent(k, c, len(chunk))
+                    except ModemError as err:
+                        n = yield from k.send_error(chunk, err)
                 sent += n
                 if not whole or sent >= total or not k.stream:
                     return sent
         except OSError as err:
-            if whole and k.stream:
-                setattr(err, "sent", sent)  # how many bytes the module confirmed
-                if isinstance(err, ModemError):
-                    err.message += " [sendall: %d of %d bytes confirmed]" % (sent, total)
-            raise err
+            raise (self._sendall_failed(err, sent, total) if whole else err)
+
+    def _sendall_now(self, mv):
+        """sendall's steady state in the program's call: each chunk's command carried out
+        by the blocking runner and its answer read, without a flow (a generator is the
+        largest part of a send's heap on a board). Returns how far it got: at a step
+        that needs a flow (a wait, a retry, data mode), send_flow goes on from there."""
+        k = self.link
+        d = k.m.dialect
+        r = self._m.blocking  # called as a method each time: a bound method is heap
+        total = len(mv)
+        sent = 0
+        try:
+            while sent < total:
+                c = self._next_send(mv, sent)
+                if c is None or isinstance(c, Write):
+                    if c is not None:
+                        c.data = None  # send_flow writes it
+                    return sent
+                if isinstance(c, int):
+                    return total
+                chunk = c.payload
+                try:
+                    n = d.sent(k, r.command(c), len(chunk))
+                except ModemError as err:
+                    n = self._m.run(k.send_error(chunk, err))
+                sent += n
+            return sent
+        except OSError as err:
+            raise self._sendall_failed(err, sent, total)
 
     def send(self, data):
         return self._m.run(self.send_flow(memoryview(data)))
@@ -229,7 +268,9 @@ class Socket(Stream):
         A datagram socket sends one datagram."""
         mv = memoryview(data)
         if len(mv):  # a byte is never counted unless the module confirmed it
-            self._m.run(self.send_flow(mv, True))
+            sent = self._sendall_now(mv)
+            if sent < len(mv):
+                self._m.run(self.send_flow(mv, True, sent))
 
     def sendto(self, data, addr):
         k = self.link
