@@ -234,8 +234,9 @@ class Socket(Stream):
     def _sendall_now(self, mv):
         """sendall's steady state in the program's call: each chunk's command carried out
         by the blocking runner and its answer read, without a flow (a generator is the
-        largest part of a send's heap on a board). Returns how far it got: at a step
-        that needs a flow (a wait, a retry, data mode), send_flow goes on from there."""
+        largest part of a send's heap on a board); in data mode one write. Returns how far
+        it got: at a step that needs a flow (a wait, a retry, a resume), send_flow goes on."""
+        self._m.check_open()
         k = self.link
         d = k.m.dialect
         r = self._m.blocking  # called as a method each time: a bound method is heap
@@ -244,11 +245,15 @@ class Socket(Stream):
         try:
             while sent < total:
                 c = self._next_send(mv, sent)
-                if c is None or isinstance(c, Write):
-                    if c is not None:
-                        c.data = None  # send_flow writes it
+                if c is None:
                     return sent
                 if isinstance(c, int):
+                    return total
+                if isinstance(c, Write):
+                    try:
+                        r.output_step(c)  # data mode: the UART is the link
+                    finally:
+                        c.data = None  # the program's buffer is not kept alive by us
                     return total
                 chunk = c.payload
                 try:
