@@ -182,3 +182,16 @@ def test_firmware_build_names_what_the_tree_lacks(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="lib/pico-sdk/pico_sdk_init.cmake.*mpy-cross"):
         firmware.build(_stock_board(tmp_path), "frozen", str(tmp_path / "out"))
+
+
+def test_bench_pico_profile_reaches_the_deepest_chains(capsys):
+    """`tools.bench_pico --profile` wraps every atmodem function, which doubles each call's
+    stack on the Pico: a read's header (default mode) and a hold (push) once ran out of it
+    (RuntimeError: maximum recursion depth exceeded). Both profile, with functions listed."""
+    from tools import bench_pico
+
+    bench_pico.profile(8, cases=(("nm28", "default"), ("l610", "push")), top=3)
+    out = capsys.readouterr().out
+    for case in ("nm28 default", "l610 push"):
+        section = out.split("profile: %s download" % case, 1)[1].split("\nprofile:", 1)[0]
+        assert "MachineUART.readinto" in section and len(section.strip().split("\n")) == 5, section

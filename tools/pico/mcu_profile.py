@@ -66,12 +66,18 @@ def _calibrate(n=200):
     _cost[1] = max(0, st[2] // n)
 
 
-# Not wrapped (their cost shows in their callers'): a wrapper doubles each call's stack, and
-# these sit at the bottom of the deepest chains (a read's answer ending a background command,
-# a URC, the end of data mode).
+# Not wrapped (their cost shows in their callers'), nor any __init__ (a constructor's chain
+# through its bases): a wrapper doubles each call's stack, and these sit in the deepest
+# chains (a read's answer ending a background command, a URC, a hold, the end of data mode).
 SKIP = ("Command.finish", "Command.final", "Notify.final", "Pump.command_done", "Inbox.drained",
         "Inbox.taken", "NM28.command_done", "L610.command_done", "Engine._dispatch", "Dialect.urc",
-        "Inbox.rx_data_end", "Socket.data_mode_ended", "Modem.data_ended")
+        "Inbox.rx_data_end", "Socket.data_mode_ended", "Modem.data_ended",
+        # pass-throughs on a read's header, the deepest chain since the dialect contract
+        # (a program's recv down to the payload's target): their callers carry their cost
+        "Modem.until", "Modem.poll", "Line._feed", "Dialect.payload_target", "Dialect.read_header",
+        "Engine.expect", "Payload.expect", "Payload.commit", "Inbox.rx_end", "Runner.until",
+        "Socket._wait", "Engine._end_line", "Engine._line_at", "Payload.confirm", "Inbox._check_hw",
+        "Link.hold_changed", "Modem.kick", "Command.setup", "IpFamily.next_switch")
 
 
 def install(heap=False):
@@ -88,7 +94,7 @@ def install(heap=False):
                 setattr(mod, name, _wrap("%s.%s" % (modname[8:], name), v))
             elif type(v) is type and getattr(v, "__module__", modname) == modname:
                 for k, m in list(v.__dict__.items()):
-                    if type(m) is fn and "%s.%s" % (name, k) not in SKIP:
+                    if type(m) is fn and k != "__init__" and "%s.%s" % (name, k) not in SKIP:
                         setattr(v, k, _wrap("%s.%s" % (name, k), m))
 
 
